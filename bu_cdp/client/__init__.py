@@ -1,0 +1,115 @@
+"""Typed HTTP client for the Browser Use Cloud API v3 (and the bu-cdp local server)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from bu_cdp import __version__
+from bu_cdp.client._flow import RetryPolicy
+from bu_cdp.client._io import AsyncIO, SyncIO
+from bu_cdp.client._resources import Billing, Browsers, Profiles, Sessions, Workspaces
+from bu_cdp.settings import API_KEY_HEADER, Target, resolve_target
+
+__all__ = ["AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
+
+DEFAULT_TIMEOUT = 30.0
+
+
+def _client_options(target: Target, timeout: float | httpx.Timeout) -> dict[str, Any]:
+    headers = {"User-Agent": f"bu-cdp/{__version__}", "Accept": "application/json"}
+    if target.api_key:
+        headers[API_KEY_HEADER] = target.api_key
+    return {"base_url": target.base_url + "/", "headers": headers, "timeout": timeout}
+
+
+class _ClientFace:
+    """What both faces share: where they talk to, and a repr without the key."""
+
+    target: Target
+
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
+class BrowserUse(_ClientFace):
+    """Synchronous client.
+
+    ``api_key`` falls back to ``BROWSER_USE_API_KEY``, ``base_url`` to ``BU_CDP_BASE_URL`` and
+    then to the hosted API; with neither key nor URL anywhere, the embedded local server is used.
+    ``timeout`` (seconds) applies to every request; each method takes ``request_timeout=`` too.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.target = resolve_target(api_key, base_url)
+        self._http = httpx.Client(transport=transport, **_client_options(self.target, timeout))
+        io = SyncIO(self._http, RetryPolicy(max_retries=max_retries))
+        self.sessions = Sessions(io)
+        self.browsers = Browsers(io)
+        self.workspaces = Workspaces(io)
+        self.profiles = Profiles(io)
+        self.billing = Billing(io)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BrowserUse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncBrowserUse(_ClientFace):
+    """Asynchronous client; the same methods as ``BrowserUse``, as coroutines."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.target = resolve_target(api_key, base_url)
+        self._http = httpx.AsyncClient(transport=transport, **_client_options(self.target, timeout))
+        io = AsyncIO(self._http, RetryPolicy(max_retries=max_retries))
+        self.sessions = Sessions(io)
+        self.browsers = Browsers(io)
+        self.workspaces = Workspaces(io)
+        self.profiles = Profiles(io)
+        self.billing = Billing(io)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncBrowserUse:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,81 @@
+"""The only sync/async pair of the client: sending one request over httpx.
+
+Everything else (request shapes, retries, error mapping, polling, paging) lives in flows
+that both faces share (see ``bu_cdp._effects``). A transport error is returned, not raised,
+so the retry policy can weigh it like an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from bu_cdp.client._flow import ApiRequest, Outcome, RetryPolicy
+
+
+@contextlib.contextmanager
+def _atomic_file(dest: Path) -> Iterator[BinaryIO]:
+    """Write beside ``dest`` and rename on success, so ``dest`` is never half-written."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.replace(part, dest)
+    except BaseException:
+        os.unlink(part)
+        raise
+
+
+class SyncIO:
+    def __init__(self, http: httpx.Client, retry: RetryPolicy) -> None:
+        self.http = http
+        self.retry = retry
+
+    def send(self, request: ApiRequest) -> Outcome:
+        try:
+            response = self.http.send(request.build(self.http), stream=True)
+        except httpx.TransportError as exc:
+            return exc
+        try:
+            if request.download_to is not None and response.is_success:
+                with _atomic_file(request.download_to) as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+            else:
+                response.read()
+        except httpx.TransportError as exc:
+            return exc
+        finally:
+            response.close()
+        return response
+
+
+class AsyncIO:
+    def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
+        self.http = http
+        self.retry = retry
+
+    async def send(self, request: ApiRequest) -> Outcome:
+        try:
+            response = await self.http.send(request.build(self.http), stream=True)
+        except httpx.TransportError as exc:
+            return exc
+        try:
+            if request.download_to is not None and response.is_success:
+                with _atomic_file(request.download_to) as out:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+            else:
+                await response.aread()
+        except httpx.TransportError as exc:
+            return exc
+        finally:
+            await response.aclose()
+        return response
