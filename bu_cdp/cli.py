@@ -1,0 +1,61 @@
+"""The ``bu-cdp`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+from bu_cdp import __version__
+from bu_cdp.errors import BuCdpError
+
+SERVER_KEY_ENV = "BU_CDP_SERVER_API_KEY"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bu_cdp.server.config import ServerConfig
+    from bu_cdp.server.serve import serve
+
+    api_key = args.api_key or os.environ.get(SERVER_KEY_ENV)
+    if not api_key:
+        api_key = secrets.token_urlsafe(24)
+        print(f"bu-cdp: no --api-key given; this run's key is {api_key}", file=sys.stderr)
+    config = ServerConfig(api_key=api_key, host=args.host, port=args.port)
+    print(f"bu-cdp: serving the v3 API at http://{args.host}:{args.port}/api/v3", file=sys.stderr)
+    serve(config)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bu-cdp", description="Remote Chromium over CDP, through the Browser Use v3 API."
+    )
+    parser.add_argument("--version", action="version", version=f"bu-cdp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the local API server with real Chromium")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serve.add_argument("--port", type=int, default=8777, help="port to listen on (default 8777)")
+    serve.add_argument(
+        "--api-key",
+        default=None,
+        help=f"key clients must send (default: ${SERVER_KEY_ENV}, else a random one, printed)",
+    )
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except BuCdpError as exc:
+        print(f"bu-cdp: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

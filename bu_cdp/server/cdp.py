@@ -1,0 +1,114 @@
+"""A small CDP client the server uses on its own browsers (window size, screencasts)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+class CdpError(Exception):
+    pass
+
+
+class CdpConnection:
+    """One websocket to a browser's DevTools endpoint, with flat-mode sessions."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._handlers: list[EventHandler] = []
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(cls, ws_url: str, timeout: float = 10.0) -> CdpConnection:
+        ws = await websockets.connect(
+            ws_url, max_size=None, compression=None, ping_interval=None, open_timeout=timeout
+        )
+        return cls(ws)
+
+    def on_event(self, handler: EventHandler) -> None:
+        self._handlers.append(handler)
+
+    async def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        message_id = next(self._ids)
+        message: dict[str, Any] = {"id": message_id, "method": method, "params": params or {}}
+        if session_id:
+            message["sessionId"] = session_id
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        try:
+            await self._ws.send(json.dumps(message))
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(message_id, None)
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self._ws:
+                message = json.loads(raw)
+                if "id" in message:
+                    future = self._pending.get(message["id"])
+                    if future is None or future.done():
+                        continue
+                    if "error" in message:
+                        future.set_exception(CdpError(message["error"].get("message", "error")))
+                    else:
+                        future.set_result(message.get("result", {}))
+                else:
+                    for handler in list(self._handlers):
+                        handler(message)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(CdpError("CDP connection closed"))
+
+    @property
+    def closed(self) -> bool:
+        return self._reader.done()
+
+    async def close(self) -> None:
+        await self._ws.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+
+async def first_page_target(cdp: CdpConnection) -> str | None:
+    targets = await cdp.send("Target.getTargets")
+    for info in targets.get("targetInfos", []):
+        if info.get("type") == "page":
+            return str(info["targetId"])
+    return None
+
+
+async def set_content_size(cdp: CdpConnection, width: int, height: int) -> None:
+    """Make the first tab's viewport (``innerWidth`` x ``innerHeight``) exactly this size.
+
+    ``--window-size`` sets the outer window, and headless Chromium reserves room for a
+    toolbar it does not draw; ``Browser.setContentsSize`` sizes the page area itself.
+    """
+    target = await first_page_target(cdp)
+    if target is None:
+        return
+    window = await cdp.send("Browser.getWindowForTarget", {"targetId": target})
+    await cdp.send(
+        "Browser.setContentsSize",
+        {"windowId": window["windowId"], "width": width, "height": height},
+    )

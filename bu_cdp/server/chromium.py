@@ -1,0 +1,208 @@
+"""Finding, launching and killing Chromium: one process group per browser, nothing left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import glob
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bu_cdp.errors import ConfigurationError
+
+CHROMIUM_ENV = "BU_CDP_CHROMIUM"
+
+# Quiet in a closed network: without these Chromium keeps dialling Google's hosts.
+BASE_FLAGS = (
+    "--headless",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-default-apps",
+    "--disable-breakpad",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--no-service-autorun",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--metrics-recording-only",
+    "--mute-audio",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
+
+NOT_FOUND_HELP = (
+    "Chromium not found: set BU_CDP_CHROMIUM to its path, or install it "
+    "(Debian/Ubuntu: apt-get install -y chromium)"
+)
+
+
+def find_chromium(explicit: str | None = None) -> str:
+    """The Chromium to run: ``explicit``, ``BU_CDP_CHROMIUM``, Playwright's download, PATH."""
+    wanted = explicit or os.environ.get(CHROMIUM_ENV)
+    if wanted:
+        found = shutil.which(wanted)
+        if found is None:
+            raise ConfigurationError(f"{NOT_FOUND_HELP} ({CHROMIUM_ENV}={wanted!r} does not exist)")
+        return found
+    for candidate in _playwright_chromiums():
+        if os.access(candidate, os.X_OK):
+            return candidate
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ConfigurationError(NOT_FOUND_HELP)
+
+
+def _playwright_chromiums() -> list[str]:
+    root = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path.home() / ".cache/ms-playwright")
+    patterns = [
+        "chromium-*/chrome-linux*/chrome",
+        "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+    ]
+    found: list[str] = []
+    for pattern in patterns:
+        found.extend(sorted(glob.glob(os.path.join(root, pattern)), reverse=True))
+    return found
+
+
+@dataclass
+class LaunchPlan:
+    """Everything one Chromium start needs; extensions (profiles, proxies) add to it."""
+
+    executable: str
+    user_data_dir: Path
+    log_path: Path
+    window: tuple[int, int] = (1280, 720)
+    extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    start_url: str = "about:blank"
+
+    def argv(self) -> list[str]:
+        args = [self.executable, *BASE_FLAGS]
+        if _is_root():
+            args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
+        args += [
+            f"--user-data-dir={self.user_data_dir}",
+            f"--window-size={self.window[0]},{self.window[1]}",
+            *self.extra_args,
+            self.start_url,
+        ]
+        return args
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+class LaunchError(Exception):
+    """Chromium did not come up; the message says why, with the end of its log."""
+
+
+@dataclass
+class ChromiumProcess:
+    process: asyncio.subprocess.Process
+    port: int
+    browser_path: str  # /devtools/browser/<uuid>
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}{self.browser_path}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def kill(self) -> None:
+        """Kill the whole process group (renderers, GPU, zygotes) and reap the main process."""
+        kill_group(self.pid)
+        with contextlib.suppress(ProcessLookupError):
+            await self.process.wait()
+
+
+def kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to kill this Chromium when the server that forked it dies, even by SIGKILL."""
+    assert _libc is not None
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
+    """Start Chromium and wait until its DevTools endpoint is announced."""
+    plan.user_data_dir.mkdir(parents=True, exist_ok=True)
+    port_file = plan.user_data_dir / "DevToolsActivePort"
+    port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one
+    env = {**os.environ, **plan.env}
+    with plan.log_path.open("ab") as log:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *plan.argv(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                start_new_session=True,  # its own process group, killed as one
+                preexec_fn=_die_with_parent if _libc is not None else None,
+            )
+        except OSError as exc:
+            raise LaunchError(f"could not start Chromium at {plan.executable}: {exc}") from exc
+    try:
+        port, path = await _wait_for_endpoint(process, port_file, timeout)
+    except BaseException:
+        kill_group(process.pid)
+        with contextlib.suppress(ProcessLookupError):
+            await process.wait()
+        raise
+    return ChromiumProcess(process, port, path)
+
+
+async def _wait_for_endpoint(
+    process: asyncio.subprocess.Process, port_file: Path, timeout: float
+) -> tuple[int, str]:
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        if process.returncode is not None:
+            raise LaunchError(f"Chromium exited with code {process.returncode} while starting")
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            lines = port_file.read_text().split("\n")
+            if len(lines) >= 2 and lines[1].startswith("/devtools/browser/"):
+                return int(lines[0]), lines[1].strip()
+        if time.monotonic() > deadline:
+            raise LaunchError(f"Chromium did not open its DevTools port within {timeout:.0f}s")
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.05)
+
+
+def log_tail(log_path: Path, lines: int = 5) -> str:
+    """The last lines of a Chromium log, for an error message."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])

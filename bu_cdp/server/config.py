@@ -1,0 +1,34 @@
+"""Settings of the local server, with defaults fit for the machine it runs on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_max_browsers() -> int:
+    """About four headless browsers per core, and no more than two per GiB of memory."""
+    cpus = os.cpu_count() or 1
+    try:
+        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        mem_gib = 4.0
+    return max(1, min(4 * cpus, int(mem_gib * 2)))
+
+
+@dataclass
+class ServerConfig:
+    api_key: str
+    host: str = "127.0.0.1"
+    port: int = 8777
+    chromium: str | None = None  # path; None finds one (see chromium.find_chromium)
+    max_browsers: int = field(default_factory=default_max_browsers)
+    queue_timeout: float = 10.0  # seconds a create waits for a free slot before 429
+    warm: int = 0  # pre-launched plain browsers kept ready
+    launch_timeout: float = 30.0
+    default_timeout_minutes: int = 60
+    # Test setting: how many real seconds one API "minute" lasts (timeouts, billing).
+    minute_seconds: float = 60.0
+    data_dir: Path | None = None  # None: BU_CDP_HOME or the platform's user data folder
+    public_url: str | None = None  # base URL clients reach the server at, if not the request's

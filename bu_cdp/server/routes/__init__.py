@@ -1,0 +1,1 @@
+"""HTTP routes: thin functions that check input, call the server's logic and shape answers."""

@@ -1,0 +1,62 @@
+"""The server in a background thread of this process, with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import uvicorn
+
+from bu_cdp.errors import ConfigurationError
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.serve import bind, uvicorn_config
+
+
+class ServerThread:
+    """Start with ``start()``, stop with ``stop()``: every browser it launched is stopped."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._sock = bind(config.host, config.port)
+        config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
+        self._server = uvicorn.Server(uvicorn_config(config, log_level="warning", access_log=False))
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bu-cdp-server", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}/api/v3"
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._sock]))
+        except BaseException as exc:  # reported by start() to the thread that waits
+            self._failure = exc
+        finally:
+            self._sock.close()
+
+    def start(self, timeout: float = 30.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ConfigurationError(f"the bu-cdp server did not start: {self._failure!r}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
