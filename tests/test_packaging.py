@@ -1,0 +1,42 @@
+"""Packaging promises: a cheap import, the shipped contract, the entry points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata, resources
+from pathlib import Path
+
+SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared/spec/browser-use-cloud-v3.openapi.yaml"
+
+
+def test_import_does_not_pull_in_playwright_or_the_server() -> None:
+    code = (
+        "import sys, bu_cdp; "
+        "heavy = [m for m in ('playwright', 'fastapi', 'uvicorn', 'starlette', 'httpx', "
+        "'pydantic', 'bu_cdp.server', 'bu_cdp.remote') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_public_names_resolve_lazily() -> None:
+    import bu_cdp
+
+    assert bu_cdp.remote_browser.__module__ == "bu_cdp.remote"
+    assert bu_cdp.BrowserUse.__module__ == "bu_cdp.client"
+    assert "AsyncRemoteBrowser" in dir(bu_cdp)
+
+
+def test_shipped_spec_is_the_shared_one_unchanged() -> None:
+    shipped = resources.files("bu_cdp").joinpath("openapi.yaml").read_bytes()
+    assert resources.files("bu_cdp").joinpath("py.typed").is_file()
+    if SHARED_SPEC.exists():  # outside the monorepo checkout only the copy exists
+        assert shipped == SHARED_SPEC.read_bytes()
+
+
+def test_entry_points() -> None:
+    eps = metadata.entry_points()
+    assert any(ep.value == "conftest_plugin.plugin" for ep in eps.select(group="pytest11"))
+    assert any(ep.value == "bu_cdp.cli:main" for ep in eps.select(group="console_scripts"))
