@@ -1,0 +1,34 @@
+# Two commands a newcomer needs:  make demo  and  make test.
+# Both install what is missing: a virtual environment with the package, and Chromium.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint setup chromium clean
+
+demo: setup  ## open a browser on the embedded local server, screenshot a page, print where
+	$(BIN)/python recipes/screenshot.py
+
+test: setup lint  ## the whole suite, as CI runs it
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+setup: chromium $(STAMP)
+
+chromium:
+	@scripts/ensure-chromium
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) out test-results .pytest_cache .mypy_cache .ruff_cache *.egg-info
