@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,13 +19,22 @@ from tests.support.processes import live_chromiums
 for _name in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL"):
     os.environ.pop(_name, None)
 
+# Every temporary file of this run, browsers' work folders included, lives under one folder
+# of its own (subprocesses inherit TMPDIR). So the leak checks below see only this run's
+# Chromium and folders, even with other test runs on the machine.
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="bu-cdp-tests-"))
+os.environ["TMPDIR"] = str(SESSION_TMP)
+tempfile.tempdir = str(SESSION_TMP)
+
 
 @pytest.fixture(scope="session", autouse=True)
-def no_chromium_left_behind() -> Iterator[None]:
-    before = set(live_chromiums())
+def nothing_left_behind() -> Iterator[None]:
     yield
-    left = set(live_chromiums()) - before
-    assert not left, f"Chromium processes left running by the suite: {sorted(left)}"
+    left = live_chromiums(str(SESSION_TMP))
+    workdirs = sorted(p.name for p in SESSION_TMP.glob("bu-cdp-browser-*"))
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
+    assert not left, f"Chromium processes left running by the suite: {left}"
+    assert not workdirs, f"browser work folders left behind by the suite: {workdirs}"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +49,22 @@ def server() -> Iterator[ServerThread]:
     config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0)
     with ServerThread(config) as running:
         yield running
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., ServerThread]]:
+    """Start a server with its own settings (``make_server(max_browsers=1)``); stopped after."""
+    started: list[ServerThread] = []
+
+    def make(**settings: Any) -> ServerThread:
+        config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0, **settings)
+        running = ServerThread(config).start()
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.stop()
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ from tests.support.processes import live_chromiums
 
 
 def _pid_of(server: ServerThread, browser_id: str) -> int:
-    manager = server._server.config.app.state.manager  # type: ignore[attr-defined]
-    return int(manager.get(browser_id).process.pid)
+    process = server.manager.get(browser_id).process
+    assert process is not None
+    return process.pid
 
 
 def _workdir_of(server: ServerThread, browser_id: str) -> Path:
-    manager = server._server.config.app.state.manager  # type: ignore[attr-defined]
-    return Path(manager.get(browser_id).workdir)
+    return server.manager.get(browser_id).workdir
 
 
 def test_requests_without_the_right_key_get_401(server: ServerThread) -> None:

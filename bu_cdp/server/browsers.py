@@ -44,7 +44,9 @@ class ManagedBrowser:
     status: BrowserStatus = BrowserStatus.ACTIVE
     stopped_at: datetime | None = None
     reason: str | None = None  # why it ended, when it did not end by a stop
-    recording_url: str | None = None
+    # Addresses hooks publish on the Browser object, as paths on this server
+    # (for example "live_url": "/live/<id>/<token>"); the routes make them absolute.
+    links: dict[str, str] = field(default_factory=dict)
     process: chromium.ChromiumProcess | None = None
     # Closers of open CDP relays and live views, run when the browser ends.
     closers: set[Callable[[], Awaitable[None]]] = field(default_factory=set)

@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from bu_cdp.server.app import create_app
 from bu_cdp.server.config import ServerConfig
@@ -29,7 +30,9 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def uvicorn_config(config: ServerConfig, **overrides: Any) -> uvicorn.Config:
+def uvicorn_config(
+    config: ServerConfig, app: FastAPI | None = None, **overrides: Any
+) -> uvicorn.Config:
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     options: dict[str, Any] = {
         "host": config.host,
@@ -40,7 +43,7 @@ def uvicorn_config(config: ServerConfig, **overrides: Any) -> uvicorn.Config:
         "lifespan": "on",
     }
     options.update(overrides)
-    return uvicorn.Config(create_app(config), **options)
+    return uvicorn.Config(app or create_app(config), **options)
 
 
 def bind(host: str, port: int) -> socket.socket:

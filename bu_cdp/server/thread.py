@@ -7,8 +7,11 @@ import threading
 import time
 
 import uvicorn
+from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.server.app import create_app
+from bu_cdp.server.browsers import BrowserManager
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.serve import bind, uvicorn_config
 
@@ -20,13 +23,25 @@ class ServerThread:
         self.config = config
         self._sock = bind(config.host, config.port)
         config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
-        self._server = uvicorn.Server(uvicorn_config(config, log_level="warning", access_log=False))
+        self._app = create_app(config)
+        self._server = uvicorn.Server(
+            uvicorn_config(config, self._app, log_level="warning", access_log=False)
+        )
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="bu-cdp-server", daemon=True)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.config.host}:{self.config.port}/api/v3"
+
+    @property
+    def app(self) -> FastAPI:
+        return self._app
+
+    @property
+    def manager(self) -> BrowserManager:
+        manager: BrowserManager = self._app.state.manager
+        return manager
 
     @property
     def running(self) -> bool:
