@@ -311,6 +311,7 @@ def test_unreachable_proxy_fails_pages_at_once_with_a_proxy_error(
     response = page.goto(pages.url + "/", timeout=15_000)
     assert response is not None and response.status == 502
     assert "could not connect to the upstream proxy" in page.title()
+    assert "Connection refused" in page.title()
 
     secure = _page(pw, answer, https=True)
     with pytest.raises(PlaywrightError, match="ERR_TUNNEL_CONNECTION_FAILED"):
@@ -327,11 +328,24 @@ def test_unreachable_proxy_fails_pages_at_once_with_a_proxy_error(
         ({"host": "proxy.example", "port": 0}, "port", "greater than"),
         ({"host": "proxy.example", "port": 70000}, "port", "less than"),
         ({"host": "proxy example", "port": 8080}, "host", "pattern"),
+        ({"host": "proxy.example:8080", "port": 8080}, "host", "must not include a port"),
         ({"host": "h", "port": 1, "scheme": "socks5", "password": PASSWORD}, "scheme", "only http"),
         ({"host": "h", "port": 1, "username": "a:b", "password": PASSWORD}, "username", "pattern"),
         ({"host": "h", "port": 1, "pasword": PASSWORD}, "pasword", "not permitted"),
         ({"host": "h", "port": 1, "password": PASSWORD * 20}, "password", "at most 256"),
         (f"http://{USER}:{PASSWORD}@h:1", "custom_proxy", "valid dictionary"),
+    ],
+    ids=[
+        "no-host",
+        "port-0",
+        "port-too-big",
+        "host-with-space",
+        "host-with-port",
+        "socks5",
+        "colon-in-username",
+        "unknown-field",
+        "long-password",
+        "url-not-object",
     ],
 )
 def test_bad_custom_proxy_gets_422_naming_the_field_without_echoing_secrets(
@@ -389,6 +403,7 @@ def test_country_map_comes_from_file_then_environment_then_flags(
         (f"http://{USER}:{PASSWORD}@proxy.example:8080", "percent-encoded"),
         (f"http://{USER}:s3cret/x@proxy.example:8080", "percent-encoded"),
     ],
+    ids=["socks5", "no-port", "path", "raw-colon-in-password", "raw-slash-in-password"],
 )
 def test_bad_proxy_urls_stop_the_server_without_showing_the_password(
     url: str, words: str, capsys: pytest.CaptureFixture[str]

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import html
 import logging
+import os
 from dataclasses import dataclass, field
 
 from bu_cdp.server.http1 import (
@@ -167,7 +168,9 @@ class ProxyForwarder:
                 f"within {self.connect_timeout:g}s",
             ) from None
         except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
+            # asyncio words a refusal "Connect call failed (...)"; say it plainly.
+            plain = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else None
+            reason = plain or exc.strerror or str(exc) or type(exc).__name__
             raise UpstreamFailure(
                 502, f"could not connect to the upstream proxy {self.upstream.address}: {reason}"
             ) from None

@@ -135,7 +135,7 @@ class ProxyHooks(BrowserHooks):
                 "custom_proxy", "give either proxy_country_code or custom_proxy, not both"
             )
         if custom is not None:
-            return Upstream(custom.host.strip("[]"), custom.port, custom.username, custom.password)
+            return Upstream(custom.host, custom.port, custom.username, custom.password)
         if code is None:
             return None
         upstream = self.countries.get(code.lower())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from fastapi import Request
@@ -31,6 +32,20 @@ class CustomProxyRequest(models.CustomProxy):
     )
     password: str | None = Field(default=None, max_length=256, repr=False)
     scheme: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _bare_host(cls, host: str) -> str:
+        """A host name or an IP address, IPv6 with or without brackets (kept without)."""
+        bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if ":" in bare:
+            try:
+                ipaddress.IPv6Address(bare)
+            except ValueError:
+                raise ValueError("host must not include a port: give it in port") from None
+        elif not bare or "[" in bare or "]" in bare:
+            raise ValueError("host must be a host name or an IP address")
+        return bare
 
     @field_validator("scheme")
     @classmethod
