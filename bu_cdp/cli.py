@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import sys
+from pathlib import Path
 
 from bu_cdp import __version__
 from bu_cdp.errors import BuCdpError
@@ -21,10 +22,28 @@ def _serve(args: argparse.Namespace) -> int:
     if not api_key:
         api_key = secrets.token_urlsafe(24)
         print(f"bu-cdp: no --api-key given; this run's key is {api_key}", file=sys.stderr)
-    config = ServerConfig(api_key=api_key, host=args.host, port=args.port)
+    config = ServerConfig(api_key=api_key, host=args.host, port=args.port, proxies=_proxies(args))
     print(f"bu-cdp: serving the v3 API at http://{args.host}:{args.port}/api/v3", file=sys.stderr)
     serve(config)
     return 0
+
+
+def _proxies(args: argparse.Namespace) -> dict[str, str]:
+    """The country map: the file, then $BU_CDP_PROXIES, then --proxy flags, later ones winning."""
+    from bu_cdp.server.proxy import (
+        country_upstreams,
+        parse_proxy_map,
+        proxies_from_env,
+        proxies_from_file,
+    )
+
+    proxies = proxies_from_file(args.proxy_file) if args.proxy_file else {}
+    proxies.update(proxies_from_env())
+    proxies.update(parse_proxy_map(args.proxy or [], "--proxy"))
+    if proxies:  # checked now, so a bad URL stops the server before it says it serves
+        codes = ", ".join(sorted(country_upstreams(proxies)))
+        print(f"bu-cdp: upstream proxies for country codes: {codes}", file=sys.stderr)
+    return proxies
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key",
         default=None,
         help=f"key clients must send (default: ${SERVER_KEY_ENV}, else a random one, printed)",
+    )
+    serve.add_argument(
+        "--proxy",
+        action="append",
+        metavar="CODE=URL",
+        help="upstream proxy for browsers created with proxy_country_code=CODE, for example "
+        "us=http://user:password@proxy.example:8080 (repeatable; also $BU_CDP_PROXIES). "
+        "A command line is visible to other local users: keep passwords in --proxy-file",
+    )
+    serve.add_argument(
+        "--proxy-file",
+        type=Path,
+        metavar="PATH",
+        help='TOML (us = "http://...") or .json file mapping country codes to proxy URLs',
     )
     serve.set_defaults(run=_serve)
     return parser

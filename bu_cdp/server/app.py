@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from bu_cdp import __version__
 from bu_cdp.server import relay
@@ -13,14 +14,17 @@ from bu_cdp.server.auth import require_api_key
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.problems import ApiProblem, handle_problem
+from bu_cdp.server.proxy import ProxyHooks
 from bu_cdp.server.routes import browsers
 from bu_cdp.server.routes.pending import pending_router
+from bu_cdp.server.schemas import handle_invalid_request
 
 API_PREFIX = "/api/v3"
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     hooks: list[BrowserHooks] = []
+    hooks.append(ProxyHooks(config.proxies, config.proxy_connect_timeout))
     manager = BrowserManager(config, hooks)
 
     @asynccontextmanager
@@ -34,6 +38,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     app.state.manager = manager
     app.add_exception_handler(ApiProblem, handle_problem)
+    app.add_exception_handler(RequestValidationError, handle_invalid_request)
 
     api = APIRouter(dependencies=[Depends(require_api_key)])
     api.include_router(browsers.router)
