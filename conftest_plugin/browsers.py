@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bu_cdp._effects import Procedure, run_async, run_sync
+from bu_cdp._effects import Call, Procedure, run_async, run_sync
 from conftest_plugin import artifacts
 from conftest_plugin.options import Settings
 
@@ -76,15 +76,22 @@ class BrowserHandle:
         return [(name, value) for name, value in found if value] + self.saved
 
 
+# The Playwright steps are procedures (bu_cdp._effects): one definition for sync and async.
+
+
 def begin(handle: BrowserHandle, settings: Settings) -> Procedure[None]:
-    """Give the test its context and page, and start tracing if asked."""
+    """Give the test its context and page (a fresh context on a reused browser, sized like
+    its screen), and start tracing if asked."""
     if handle.reused:
         screen = handle.options.get("screen")
-        handle.context, handle.page = yield from artifacts.open_context(handle.browser, screen)
+        size = {"viewport": {"width": screen[0], "height": screen[1]}} if screen else {}
+        handle.context = yield Call(handle.browser, "new_context", kwargs=size)
+        handle.page = yield Call(handle.context, "new_page")
     else:
         handle.context, handle.page = handle.remote.context, handle.remote.page
     if settings.tracing != "off":
-        yield from artifacts.start_tracing(handle.context)
+        tracing = {"screenshots": True, "snapshots": True}
+        yield Call(handle.context.tracing, "start", kwargs=tracing)
 
 
 def end(handle: BrowserHandle, settings: Settings, failed: bool) -> Procedure[list[str]]:
@@ -93,18 +100,17 @@ def end(handle: BrowserHandle, settings: Settings, failed: bool) -> Procedure[li
     try:
         if settings.tracing != "off":
             keep = settings.tracing == "on" or failed
-            path = artifacts.numbered(handle.folder, "trace", ".zip", handle.index)
-            if keep:
-                artifacts.prepare_output(settings.output)
-                path.parent.mkdir(parents=True, exist_ok=True)
-            yield from artifacts.stop_tracing(handle.context, path if keep else None)
-            if keep:
+            if not keep:
+                yield Call(handle.context.tracing, "stop")
+            else:
+                path = artifacts.new_file(settings.output, handle.folder, "trace.zip", handle.index)
+                yield Call(handle.context.tracing, "stop", kwargs={"path": str(path)})
                 handle.saved.append(("bu_trace", str(path)))
     except Exception as exc:
         problems.append(f"could not save the trace of browser {handle.id}: {exc}")
     if handle.reused:
         try:
-            yield from artifacts.close_context(handle.context)
+            yield Call(handle.context, "close")
         except Exception as exc:
             problems.append(f"could not close the context on browser {handle.id}: {exc}")
     return problems
@@ -112,15 +118,17 @@ def end(handle: BrowserHandle, settings: Settings, failed: bool) -> Procedure[li
 
 def screenshot(handle: BrowserHandle, settings: Settings) -> str | None:
     """Save a screenshot of the handle's page now; return a problem, if any."""
-    path = artifacts.numbered(handle.folder, "screenshot", ".png", handle.index)
     try:
-        artifacts.prepare_output(settings.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle.run(artifacts.take_screenshot(handle.page, path))
+        path = artifacts.new_file(settings.output, handle.folder, "screenshot.png", handle.index)
+        handle.run(_screenshot(handle.page, path))
     except Exception as exc:
         return f"could not take a screenshot of browser {handle.id}: {exc}"
     handle.saved.append(("bu_screenshot", str(path)))
     return None
+
+
+def _screenshot(page: Any, path: Path) -> Procedure[None]:
+    yield Call(page, "screenshot", kwargs={"path": str(path), "timeout": 10_000})
 
 
 class BrowserPool:

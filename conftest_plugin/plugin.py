@@ -192,6 +192,18 @@ def _new_handle(
     return handle
 
 
+def _lend(
+    request: pytest.FixtureRequest, pool: BrowserPool, options: dict[str, Any]
+) -> BrowserHandle:
+    handle = _new_handle(request, pool.get(options), options, reused=pool.reuse)
+    run_sync(begin(handle, _settings(request.config)))
+    return handle
+
+
+def _give_back(request: pytest.FixtureRequest, handle: BrowserHandle) -> None:
+    _warn(request, run_sync(end(handle, _settings(request.config), _failed(request.node))))
+
+
 def _failed(item: pytest.Item) -> bool:
     return item.stash.get(FAILED, False) or not item.stash.get(CALLED, False)
 
@@ -272,12 +284,9 @@ def remote_browser_handle(
     _bu_browsers: BrowserPool,
 ) -> Iterator[BrowserHandle]:
     """This test's browser: id, cdp_url, live_url, browser, and its own context and page."""
-    settings = _settings(request.config)
-    options = _options_for(request, remote_browser_options)
-    handle = _new_handle(request, _bu_browsers.get(options), options, reused=_bu_browsers.reuse)
-    run_sync(begin(handle, settings))
+    handle = _lend(request, _bu_browsers, _options_for(request, remote_browser_options))
     yield handle
-    _warn(request, run_sync(end(handle, settings, _failed(request.node))))
+    _give_back(request, handle)
 
 
 @pytest.fixture
@@ -296,7 +305,6 @@ def new_remote_browser(
 ) -> Iterator[Callable[..., BrowserHandle]]:
     """``new_remote_browser(screen=(800, 600))``: one more fresh browser (the marker's
     keywords); every one is stopped after the test."""
-    settings = _settings(request.config)
     base = _options_for(request, remote_browser_options)
     pool = BrowserPool(_opener(bu_client, bu_playwright), reuse=False)
     handles: list[BrowserHandle] = []
@@ -304,15 +312,13 @@ def new_remote_browser(
     def new(**keywords: Any) -> BrowserHandle:
         merged = {**base, **keyword_options(keywords, "new_remote_browser()")}
         options = {key: value for key, value in merged.items() if value is not None}
-        handle = _new_handle(request, pool.get(options), options)
-        handles.append(handle)
-        run_sync(begin(handle, settings))
-        return handle
+        handles.append(_lend(request, pool, options))
+        return handles[-1]
 
     try:
         yield new
         for handle in handles:
-            _warn(request, run_sync(end(handle, settings, _failed(request.node))))
+            _give_back(request, handle)
     finally:
         _fail_on(pool.close())
 

@@ -1,4 +1,5 @@
-"""The plugin's options and its marker: where each value comes from, and clear errors.
+"""The plugin's options and its marker (where each value comes from, clear errors), and the
+names of artifact folders.
 
 These read a pytest configuration in-process (no browser is started); the end-to-end runs in
 test_plugin.py show the values reach the browsers.
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conftest_plugin.artifacts import folder_for
 from conftest_plugin.options import (
     OPTIONS,
     OptionError,
@@ -187,3 +189,20 @@ def test_bad_marker_keywords_are_named(keywords: dict[str, Any], message: str) -
 def test_marker_takes_keywords_only() -> None:
     with pytest.raises(OptionError, match="keywords only"):
         marker_options([mark("p-1")])
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "folder"),
+    [
+        ("tests/test_a.py::test_b[x/1]", "tests-test_a.py-test_b-x-1"),
+        ("../up.py::Test::test_c[..]", "up.py-Test-test_c"),
+    ],
+)
+def test_artifact_folders_are_safe_names_inside_the_output(nodeid: str, folder: str) -> None:
+    assert folder_for(Path("out"), nodeid) == Path("out", folder)
+
+
+def test_long_test_ids_are_shortened_and_stay_distinct() -> None:
+    first = folder_for(Path("out"), "t.py::test[" + "a" * 300 + "]")
+    second = folder_for(Path("out"), "t.py::test[" + "a" * 299 + "b]")
+    assert first != second and len(first.name) < 120 and first.parent == Path("out")
