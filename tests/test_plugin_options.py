@@ -1,5 +1,5 @@
-"""The plugin's options and its marker (where each value comes from, clear errors), and the
-names of artifact folders.
+"""The plugin's options and its marker (where each value comes from, clear errors), the
+names of artifact folders, and the SIGTERM handler's manners.
 
 These read a pytest configuration in-process (no browser is started); the end-to-end runs in
 test_plugin.py show the values reach the browsers.
@@ -7,6 +7,7 @@ test_plugin.py show the values reach the browsers.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from conftest_plugin.options import (
     keyword_options,
     marker_options,
 )
-from conftest_plugin.plugin import SETTINGS
+from conftest_plugin.plugin import SETTINGS, _on_sigterm
 
 # Two good raw values per option, and what each becomes.
 FIRST: dict[str, tuple[str, Any]] = {
@@ -206,3 +207,27 @@ def test_long_test_ids_are_shortened_and_stay_distinct() -> None:
     first = folder_for(Path("out"), "t.py::test[" + "a" * 300 + "]")
     second = folder_for(Path("out"), "t.py::test[" + "a" * 299 + "b]")
     assert first != second and len(first.name) < 120 and first.parent == Path("out")
+
+
+def test_sigterm_handler_only_replaces_the_default_and_is_restored(
+    pytester: pytest.Pytester,
+) -> None:
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    outer = signal.getsignal(signal.SIGTERM)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function")
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        config = pytester.parseconfigure()
+        assert signal.getsignal(signal.SIGTERM) is _on_sigterm
+        config._ensure_unconfigure()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        signal.signal(signal.SIGTERM, theirs)
+        config = pytester.parseconfigure()
+        assert signal.getsignal(signal.SIGTERM) is theirs
+        config._ensure_unconfigure()
+        assert signal.getsignal(signal.SIGTERM) is theirs
+    finally:
+        signal.signal(signal.SIGTERM, outer)
