@@ -32,3 +32,6 @@ class ServerConfig:
     minute_seconds: float = 60.0
     data_dir: Path | None = None  # None: BU_CDP_HOME or the platform's user data folder
     public_url: str | None = None  # base URL clients reach the server at, if not the request's
+    price_per_browser_hour: float = 0.0  # billing: cost of one browser-hour
+    credit: float | None = None  # billing: None is no limit; used up, creating answers 402
+    max_upload_bytes: int = 1 << 30  # largest workspace upload (file bytes of one request)
