@@ -7,11 +7,24 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bu_cdp import __version__
 from bu_cdp.errors import BuCdpError
 
+if TYPE_CHECKING:
+    from bu_cdp.server.config import ServerConfig
+
 SERVER_KEY_ENV = "BU_CDP_SERVER_API_KEY"
+
+
+def apply_storage_flags(config: ServerConfig, args: argparse.Namespace) -> None:
+    """The data folder, billing and upload flags of ``serve``, onto the server's settings."""
+    config.data_dir = args.data_dir
+    config.price_per_browser_hour = args.price_per_hour
+    config.credit = args.credit
+    if args.max_upload_bytes is not None:
+        config.max_upload_bytes = args.max_upload_bytes
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,11 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key = secrets.token_urlsafe(24)
         print(f"bu-cdp: no --api-key given; this run's key is {api_key}", file=sys.stderr)
     config = ServerConfig(api_key=api_key, host=args.host, port=args.port)
-    config.data_dir = args.data_dir
-    config.price_per_browser_hour = args.price_per_hour
-    config.credit = args.credit
-    if args.max_upload_bytes is not None:
-        config.max_upload_bytes = args.max_upload_bytes
+    apply_storage_flags(config, args)
     print(f"bu-cdp: serving the v3 API at http://{args.host}:{args.port}/api/v3", file=sys.stderr)
     serve(config)
     return 0

@@ -170,3 +170,29 @@ def test_a_restart_closes_browsers_of_dead_servers_only(
         assert still.status == "active"  # its server holds its run lock: not ours to close
     assert not workdir.exists()
     assert store.row("SELECT id FROM runs WHERE id = 'dead-run'") is None
+
+
+def test_serve_flags_set_the_data_folder_billing_and_upload_limit(tmp_path: Path) -> None:
+    from bu_cdp.cli import apply_storage_flags, build_parser
+    from bu_cdp.server.config import ServerConfig
+
+    flags = f"serve --data-dir {tmp_path} --price-per-hour 2.5 --credit 10"
+    args = build_parser().parse_args([*flags.split(), "--max-upload-bytes", "4096"])
+    config = ServerConfig(api_key="k")
+    apply_storage_flags(config, args)
+    assert (config.data_dir, config.price_per_browser_hour) == (tmp_path, 2.5)
+    assert (config.credit, config.max_upload_bytes) == (10.0, 4096)
+
+
+def test_without_a_usable_data_folder_the_server_still_serves(
+    make_server: Callable[..., ServerThread], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("BU_CDP_HOME", str(tmp_path / "a-file" / "bu-cdp"))
+    server = make_server()
+    scratch: Path = server.app.state.persistence.store.data_dir
+    assert scratch.name.startswith("bu-cdp-data-") and scratch.is_dir()
+    with BrowserUse(base_url=server.base_url, api_key=server.config.api_key) as client:
+        assert client.profiles.create("for now").name == "for now"
+    server.stop()
+    assert not scratch.exists()  # a stand-in folder: removed with the server

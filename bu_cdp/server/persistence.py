@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
+from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.billing import Billing, CreditCheck
 from bu_cdp.server.browser_records import BrowserRecords, ServerRun
 from bu_cdp.server.browsers import BrowserHooks
@@ -39,11 +43,26 @@ class Persistence:
             self.records,
         ]
         self._heartbeat: asyncio.Task[None] | None = None
+        self._scratch: Path | None = None  # a stand-in data folder, removed at stop
 
     @classmethod
     def open(cls, config: ServerConfig) -> Persistence:
-        data_dir = config.data_dir or default_data_dir()
-        return cls(config, Store(data_dir))
+        if config.data_dir is not None:
+            return cls(config, Store(config.data_dir))
+        try:
+            return cls(config, Store(default_data_dir()))
+        except ConfigurationError as exc:
+            # Raw browsers need no data folder: serve them, and say what will not last.
+            scratch = Path(tempfile.mkdtemp(prefix="bu-cdp-data-"))
+            log.warning(
+                "%s; using %s until the server stops: profiles, workspaces and "
+                "billing will not persist (set BU_CDP_HOME or --data-dir)",
+                exc,
+                scratch,
+            )
+            persistence = cls(config, Store(scratch))
+            persistence._scratch = scratch
+            return persistence
 
     async def start(self) -> None:
         await asyncio.to_thread(self._recover)
@@ -61,3 +80,5 @@ class Persistence:
                 await self._heartbeat
         self.run.close()
         self.store.close()
+        if self._scratch is not None:
+            await asyncio.to_thread(shutil.rmtree, self._scratch, True)

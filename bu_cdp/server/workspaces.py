@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -351,7 +352,12 @@ class Workspaces:
             files = [part for part in parser.parts if part.segments is not None]
             if not files:
                 raise invalid("file", "the upload has no 'file' field")
+            self.get(workspace_id)  # still there after the upload's time on the wire
             return await asyncio.to_thread(self._place, root, files)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ApiProblem(507, "The server has no room left for this upload.") from exc
+            raise
         finally:
             await asyncio.to_thread(self._discard, parser.parts)
 
