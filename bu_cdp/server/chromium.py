@@ -131,9 +131,13 @@ class ChromiumProcess:
 
     async def close_gracefully(self, timeout: float = 5.0) -> None:
         """Let Chromium quit by itself, so its profile is whole on disk; kill it if it lingers."""
-        with contextlib.suppress(Exception):
+
+        async def close_and_wait() -> None:
             await close_browser(self.ws_url, timeout)
-            await asyncio.wait_for(self.process.wait(), timeout)
+            await self.process.wait()
+
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(close_and_wait(), timeout)
         await self.kill()
 
     async def kill(self) -> None:

@@ -39,6 +39,7 @@ MAX_PATH_BYTES = 1024
 FLUSH_BYTES = 1 << 20  # write to disk (in a worker thread) once this much has arrived
 MAX_OTHER_FIELD_BYTES = 64 << 10  # form fields besides ``file`` are read and dropped
 MULTIPART_SLACK = 64 << 10  # room for boundaries and part headers around the file bytes
+MAX_PARTS = 1000  # parts of one upload request, files and other fields together
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -177,6 +178,8 @@ class _UploadParser:
         return self.parts[-1]
 
     def _part_begin(self) -> None:
+        if len(self.parts) >= MAX_PARTS:
+            raise invalid("file", f"an upload may carry at most {MAX_PARTS} parts")
         self.parts.append(_Part())
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
