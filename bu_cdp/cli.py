@@ -7,11 +7,24 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bu_cdp import __version__
 from bu_cdp.errors import BuCdpError
 
+if TYPE_CHECKING:
+    from bu_cdp.server.config import ServerConfig
+
 SERVER_KEY_ENV = "BU_CDP_SERVER_API_KEY"
+
+
+def apply_storage_flags(config: ServerConfig, args: argparse.Namespace) -> None:
+    """The data folder, billing and upload flags of ``serve``, onto the server's settings."""
+    config.data_dir = args.data_dir
+    config.price_per_browser_hour = args.price_per_hour
+    config.credit = args.credit
+    if args.max_upload_bytes is not None:
+        config.max_upload_bytes = args.max_upload_bytes
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,6 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key = secrets.token_urlsafe(24)
         print(f"bu-cdp: no --api-key given; this run's key is {api_key}", file=sys.stderr)
     config = ServerConfig(api_key=api_key, host=args.host, port=args.port, proxies=_proxies(args))
+    apply_storage_flags(config, args)
     print(f"bu-cdp: serving the v3 API at http://{args.host}:{args.port}/api/v3", file=sys.stderr)
     serve(config)
     return 0
@@ -74,6 +88,32 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         help='TOML (us = "http://...") or .json file mapping country codes to proxy URLs',
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder for profiles, workspaces and billing "
+        "(default: $BU_CDP_HOME, else ~/.local/share/bu-cdp or the platform's equivalent)",
+    )
+    serve.add_argument(
+        "--price-per-hour",
+        type=float,
+        default=0.0,
+        help="billing: price of one browser-hour (default 0)",
+    )
+    serve.add_argument(
+        "--credit",
+        type=float,
+        default=None,
+        help="billing: credit; once browsers have cost this much, creating one answers 402 "
+        "(default: no limit)",
+    )
+    serve.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=None,
+        help="largest workspace upload, in bytes (default 1 GiB)",
     )
     serve.set_defaults(run=_serve)
     return parser

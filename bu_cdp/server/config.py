@@ -36,3 +36,6 @@ class ServerConfig:
     # created with proxy_country_code; see docs/proxies.md.
     proxies: dict[str, str] = field(default_factory=dict, repr=False)  # URLs hold passwords
     proxy_connect_timeout: float = 10.0  # seconds to reach an upstream proxy before a page fails
+    price_per_browser_hour: float = 0.0  # billing: cost of one browser-hour
+    credit: float | None = None  # billing: None is no limit; used up, creating answers 402
+    max_upload_bytes: int = 1 << 30  # largest workspace upload (file bytes of one request)
