@@ -25,6 +25,8 @@ for _name in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL"):
 SESSION_TMP = Path(tempfile.mkdtemp(prefix="bu-cdp-tests-"))
 os.environ["TMPDIR"] = str(SESSION_TMP)
 tempfile.tempdir = str(SESSION_TMP)
+# The ledger of created browsers (bu_cdp.ledger) goes there too, not into the user's home.
+os.environ["BU_CDP_LEDGER"] = str(SESSION_TMP / "browsers.jsonl")
 
 
 @pytest.fixture(scope="session", autouse=True)
