@@ -243,9 +243,9 @@ class _BrowserLife:
         log.info("created browser %s in %.2fs", self.id, time.monotonic() - started)
         live = self.record.live_url
         if live and (self.plan.enable_recording or self.plan.keep_alive):
+            # Asked for so a person can watch; the only address ever logged (it opens the
+            # live view, so it is not written for browsers nobody asked to watch).
             log.info("watch browser %s live at %s", self.id, live)
-        elif live:
-            log.debug("browser %s live view: %s", self.id, live)
 
     def _profile_id(self, client: Any) -> Procedure[str | None]:
         """The id of the profile asked for: ``profile_id=`` as is; ``profile=`` an id as is,

@@ -148,7 +148,10 @@ def test_no_log_line_contains_the_api_key_or_a_token(
     lines = [record.getMessage() for record in caplog.records]
     secrets = {"API key": api["api_key"], "token": token, "cdp_url": cdp_url}
     for name, secret in secrets.items():
-        leaked = [line for line in lines if secret in line]
+        # The one deliberate exception: with recording (or keep_alive) the live-view URL is
+        # logged so a person can watch, and on the local server it carries the token.
+        allowed = "live at" if name == "token" else None
+        leaked = [line for line in lines if secret in line and not (allowed and allowed in line)]
         assert not leaked, f"{name} in log lines: {leaked}"
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name == "bu_cdp")
     for said in ("created browser", "connected to browser", "dropped", "reconnected", "stopped"):
