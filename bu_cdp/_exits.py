@@ -2,8 +2,8 @@
 
 - SIGTERM: while a remote-browser block runs in the main thread, and only if the program has no
   SIGTERM handler of its own (the handler is ``SIG_DFL``), SIGTERM raises ``Terminated`` (a
-  ``SystemExit``) in the main thread, so with-blocks unwind and stop their browsers as on
-  Ctrl-C. The default comes back when the last block ends. A program's own handler is never
+  ``SystemExit`` and a ``KeyboardInterrupt``) in the main thread, so with-blocks unwind and
+  stop their browsers as on Ctrl-C. The default comes back when the last block ends. A program's own handler is never
   replaced.
 - Interpreter exit: what this process created and did not stop (a stop that failed, a block
   entered and never left, a thread that died) is swept by an ``atexit`` hook.
@@ -24,8 +24,13 @@ from types import FrameType
 log = logging.getLogger("bu_cdp")
 
 
-class Terminated(SystemExit):
-    """SIGTERM arrived inside a remote-browser block; the exit status is 128 + the signal."""
+class Terminated(SystemExit, KeyboardInterrupt):
+    """SIGTERM arrived inside a remote-browser block.
+
+    A ``SystemExit`` (uncaught, the program ends quietly with status 128 + the signal) that is
+    also a ``KeyboardInterrupt``, so what treats Ctrl-C as "stop everything" — pytest ending
+    its run rather than failing one test and going on, a CLI's interrupt path — does the same.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(128 + signum)
