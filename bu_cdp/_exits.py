@@ -3,8 +3,8 @@
 - SIGTERM: while a remote-browser block runs in the main thread, and only if the program has no
   SIGTERM handler of its own (the handler is ``SIG_DFL``), SIGTERM raises ``Terminated`` (a
   ``SystemExit`` and a ``KeyboardInterrupt``) in the main thread, so with-blocks unwind and
-  stop their browsers as on Ctrl-C. The default comes back when the last block ends. A program's own handler is never
-  replaced.
+  stop their browsers as on Ctrl-C. The default comes back when the last block ends. A
+  program's own handler is never replaced.
 - Interpreter exit: what this process created and did not stop (a stop that failed, a block
   entered and never left, a thread that died) is swept by an ``atexit`` hook.
 - SIGKILL and crashes leave nothing to run: the ledger (``bu_cdp.ledger``) and the
