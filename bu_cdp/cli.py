@@ -38,8 +38,9 @@ def _stop_leaked(args: argparse.Namespace) -> int:
     if where is None:
         print("bu-cdp: the browser ledger is off (BU_CDP_LEDGER=off): nothing to look at")
         return 0
+    api_key = args.api_key or os.environ.get(API_KEY_ENV)
     outcomes = stop_leaked(
-        api_key=args.api_key or os.environ.get(API_KEY_ENV),
+        api_key=api_key,
         base_url=args.base_url,
         include_kept=args.include_kept,
         dry_run=args.dry_run,
@@ -49,7 +50,11 @@ def _stop_leaked(args: argparse.Namespace) -> int:
     stopped = sum(o.action in ("stopped", "would stop") for o in outcomes)
     verb = "would stop" if args.dry_run else "stopped"
     print(f"bu-cdp: {verb} {stopped} leaked browser(s); ledger: {where}")
-    return 1 if any(o.failed for o in outcomes) else 0
+    if any(o.failed for o in outcomes):
+        if not api_key:
+            print(f"bu-cdp: no API key: set ${API_KEY_ENV} or pass --api-key", file=sys.stderr)
+        return 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

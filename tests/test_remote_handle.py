@@ -10,10 +10,12 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from playwright.async_api import async_playwright
 from playwright.sync_api import Browser as PwBrowser
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from bu_cdp import AsyncBrowserUse, AsyncRemoteBrowser, BrowserUse, RemoteBrowser
@@ -63,11 +65,19 @@ def test_the_handle_shows_the_browser_and_the_viewport_equals_the_screen(
     assert rb.status == "stopped"
 
 
+@pytest.fixture
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for a test's several blocks (each block would start its own driver)."""
+    with sync_playwright() as pw:
+        yield pw
+
+
 def test_keep_alive_then_attach_by_id(
-    api: dict[str, str], pages: PageServer, caplog: pytest.LogCaptureFixture
+    api: dict[str, str], pages: PageServer, caplog: pytest.LogCaptureFixture, playwright: Playwright
 ) -> None:
+    shared: dict[str, Any] = {**api, "playwright": playwright}
     with caplog.at_level(logging.INFO, logger="bu_cdp"):
-        with RemoteBrowser(keep_alive=True, **api) as rb:
+        with RemoteBrowser(keep_alive=True, **shared) as rb:
             rb.page.goto(pages.url + "/about")
             browser_id, cdp_url = rb.id, rb.cdp_url
     assert browser_id and cdp_url
@@ -75,20 +85,20 @@ def test_keep_alive_then_attach_by_id(
     assert client.browsers.get(browser_id).status == "active"
     assert f"RemoteBrowser.attach('{browser_id}')" in caplog.text  # how to reach it again
 
-    with RemoteBrowser.attach(browser_id, **api) as again:
+    with RemoteBrowser.attach(browser_id, **shared) as again:
         assert again.id == browser_id
         assert again.page.url == pages.url + "/about"  # the same tab, as it was left
     assert client.browsers.get(browser_id).status == "active"  # attached: not stopped
 
-    with RemoteBrowser.attach(cdp_url) as by_address:  # no API involved at all
+    with RemoteBrowser.attach(cdp_url, playwright=playwright) as by_address:  # no API at all
         assert by_address.page.title() == "About us"
 
-    with RemoteBrowser.attach(browser_id, stop=True, **api) as last:
+    with RemoteBrowser.attach(browser_id, stop=True, **shared) as last:
         assert last.page.title() == "About us"
     assert client.browsers.get(browser_id).status == "stopped"
 
     with pytest.raises(BrowserConnectError, match=f"browser {browser_id} is stopped"):
-        RemoteBrowser.attach(browser_id, **api).__enter__()
+        RemoteBrowser.attach(browser_id, **shared).__enter__()
     client.close()
 
 
@@ -162,22 +172,25 @@ def test_no_log_line_contains_the_api_key_or_a_token(
 async def test_the_async_twin_keeps_alive_attaches_and_reconnects(
     server: ServerThread, api: dict[str, str], pages: PageServer
 ) -> None:
-    async with AsyncRemoteBrowser(keep_alive=True, screen=(640, 480), **api) as rb:
-        await rb.page.goto(pages.url + "/about")
-        tab = await rb.context.new_page()
-        await tab.goto(pages.url + "/size")
-        assert await tab.evaluate(SIZE) == [640, 480]
-        await tab.close()
-    browser_id = rb.id or ""
+    async with async_playwright() as playwright:  # one driver for both blocks
+        shared: dict[str, Any] = {**api, "playwright": playwright}
+        async with AsyncRemoteBrowser(keep_alive=True, screen=(640, 480), **shared) as rb:
+            await rb.page.goto(pages.url + "/about")
+            tab = await rb.context.new_page()
+            await tab.goto(pages.url + "/size")
+            assert await tab.evaluate(SIZE) == [640, 480]
+            await tab.close()
+        browser_id = rb.id or ""
 
-    async with AsyncRemoteBrowser.attach(browser_id, stop=True, reconnect=True, **api) as again:
-        assert again.page.url == pages.url + "/about"
-        before = again.page
-        drop_cdp_sockets(server, browser_id)
-        with pytest.raises(PlaywrightError):
-            await before.evaluate("1")
-        assert await again.reconnect()  # the reconnect under way in the background
-        assert again.page is not before
-        assert await again.page.title() == "About us"
+        attach = AsyncRemoteBrowser.attach(browser_id, stop=True, reconnect=True, **shared)
+        async with attach as again:
+            assert again.page.url == pages.url + "/about"
+            before = again.page
+            drop_cdp_sockets(server, browser_id)
+            with pytest.raises(PlaywrightError):
+                await before.evaluate("1")
+            assert await again.reconnect()  # the reconnect under way in the background
+            assert again.page is not before
+            assert await again.page.title() == "About us"
     async with AsyncBrowserUse(**api) as client:
         assert (await client.browsers.get(browser_id)).status == "stopped"
