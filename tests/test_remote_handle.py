@@ -102,7 +102,9 @@ def test_keep_alive_then_attach_by_id(
     client.close()
 
 
-@pytest.mark.timeout(60)
+# The hang guard: Playwright's own connect timeout is 30 s, so a bound that was not applied
+# would overrun this; the bound applied ends it in a few seconds even on a loaded machine.
+@pytest.mark.timeout(30)
 def test_a_connect_to_a_browser_that_never_comes_up_fails_within_the_bound(
     make_server: Callable[..., ServerThread], silent_port: int
 ) -> None:
