@@ -414,6 +414,7 @@ class _BrowserLife:
             started = time.monotonic()
             try:
                 self.record = yield Call(client.browsers, "stop", (browser_id,))
+                log.info("stopped browser %s in %.2fs", browser_id, time.monotonic() - started)
             except NotFoundError:
                 log.warning("browser %s was already gone when stopped", browser_id)
             except BaseException as exc:
@@ -423,7 +424,6 @@ class _BrowserLife:
                     type(exc).__name__,
                 )
                 raise
-            log.info("stopped browser %s in %.2fs", browser_id, time.monotonic() - started)
         self._untrack()
         if self._where is not None:
             ledger.record("stopped", browser_id, self._where[0])
