@@ -60,6 +60,36 @@ def _proxies(args: argparse.Namespace) -> dict[str, str]:
     return proxies
 
 
+def _stop_leaked(args: argparse.Namespace) -> int:
+    from bu_cdp.ledger import ledger_path, stop_leaked
+    from bu_cdp.settings import API_KEY_ENV
+
+    if not args.leaked:
+        print("bu-cdp: say what to stop: --leaked", file=sys.stderr)
+        return 2
+    where = ledger_path()
+    if where is None:
+        print("bu-cdp: the browser ledger is off (BU_CDP_LEDGER=off): nothing to look at")
+        return 0
+    api_key = args.api_key or os.environ.get(API_KEY_ENV)
+    outcomes = stop_leaked(
+        api_key=api_key,
+        base_url=args.base_url,
+        include_kept=args.include_kept,
+        dry_run=args.dry_run,
+    )
+    for o in outcomes:
+        print(f"{o.action:<12} {o.entry.id}  {o.entry.base_url}  ({o.detail})")
+    stopped = sum(o.action in ("stopped", "would stop") for o in outcomes)
+    verb = "would stop" if args.dry_run else "stopped"
+    print(f"bu-cdp: {verb} {stopped} leaked browser(s); ledger: {where}")
+    if any(o.failed for o in outcomes):
+        if not api_key:
+            print(f"bu-cdp: no API key: set ${API_KEY_ENV} or pass --api-key", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bu-cdp", description="Remote Chromium over CDP, through the Browser Use v3 API."
@@ -116,6 +146,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest workspace upload, in bytes (default 1 GiB)",
     )
     serve.set_defaults(run=_serve)
+
+    browsers = commands.add_parser("browsers", help="browsers created from this machine")
+    browser_commands = browsers.add_subparsers(dest="browsers_command", required=True)
+    stop = browser_commands.add_parser(
+        "stop",
+        help="stop browsers left running by programs that crashed or were killed",
+        description="Stop the browsers in this machine's ledger whose program is gone and "
+        "that are still active. The API key comes from --api-key or $BROWSER_USE_API_KEY.",
+    )
+    stop.add_argument(
+        "--leaked", action="store_true", help="the browsers whose creating program is gone"
+    )
+    stop.add_argument(
+        "--include-kept", action="store_true", help="also those left running with keep_alive"
+    )
+    stop.add_argument("--base-url", default=None, help="only browsers of this API base URL")
+    stop.add_argument("--api-key", default=None, help="API key (default: $BROWSER_USE_API_KEY)")
+    stop.add_argument("--dry-run", action="store_true", help="say what would be stopped")
+    stop.set_defaults(run=_stop_leaked)
     return parser
 
 

@@ -73,7 +73,7 @@ class Option:
 
 OPTIONS = (
     Option("base_url", "API base URL (default: hosted API with a key, else embedded)", "URL"),
-    Option("profile", "profile id for every browser (cookies and storage kept)", "ID"),
+    Option("profile", "profile id or name for every browser (cookies and storage kept)", "ID|NAME"),
     Option("proxy_country", "proxy country code for every browser, for example 'us'", "CODE"),
     Option("screen", "browser screen size, for example 1280x720", "WxH", _screen),
     Option("timeout", "server-side timeout of each browser, in minutes", "MIN", _minutes),
@@ -104,7 +104,7 @@ class Settings:
     def browser_options(self) -> dict[str, Any]:
         """The ``RemoteBrowser`` keyword options these settings ask for."""
         options = {
-            "profile_id": self.profile,  # becomes ``profile=`` (id or name) once remote.py has it
+            "profile": self.profile,
             "proxy_country_code": self.proxy_country,
             "screen": self.screen,
             "timeout": self.timeout,
@@ -149,7 +149,7 @@ def _is_screen(value: Any) -> bool:
 
 
 MARKER_KEYWORDS: dict[str, tuple[str, str, Callable[[Any], bool]]] = {
-    "profile": ("profile_id", "a profile id", lambda v: isinstance(v, str) and v != ""),
+    "profile": ("profile", "a profile id or name", lambda v: isinstance(v, str) and v != ""),
     "proxy_country_code": ("proxy_country_code", "a country code", lambda v: isinstance(v, str)),
     "screen": ("screen", "(width, height) in pixels", _is_screen),
     "timeout": (

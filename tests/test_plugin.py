@@ -181,7 +181,7 @@ pytestmark = pytest.mark.remote_browser(profile=None, proxy_country_code=None)
 
 def test_suite_options(remote_browser_options):
     assert remote_browser_options == {
-        "profile_id": "env-profile",  # only in the environment
+        "profile": "env-profile",  # only in the environment
         "proxy_country_code": "it",  # ini beats environment
         "screen": (800, 600),  # ini beats environment
         "timeout": 9,  # command line beats ini
@@ -193,7 +193,7 @@ def test_first(remote_browser_handle):
     page.goto(URL + "/login?user=ann")
     page.evaluate("localStorage.setItem('seen', 'yes')")
     assert page.context is not remote_browser_handle.remote.context
-    assert "profile_id" not in remote_browser_handle.options  # unset by the module's marker
+    assert "profile" not in remote_browser_handle.options  # unset by the module's marker
 
 def test_second_same_browser_fresh_context(remote_browser_handle):
     record(remote_browser_handle, "9")

@@ -113,7 +113,7 @@ def test_browser_options_name_what_remote_browser_takes(
 ) -> None:
     settings = settings_from(pytester, monkeypatch, cli=FIRST)
     assert settings.browser_options() == {
-        "profile_id": "profile-1",
+        "profile": "profile-1",
         "proxy_country_code": "de",
         "screen": (1024, 768),
         "timeout": 15,
@@ -161,7 +161,7 @@ def test_marker_keywords_become_remote_browser_options() -> None:
     farther = mark(screen=(1, 1), profile="p", proxy_country_code="us", enable_recording=True)
     assert marker_options([closest, farther]) == {
         "screen": (800, 600),  # the closest marker wins
-        "profile_id": None,  # None unsets the suite's profile
+        "profile": None,  # None unsets the suite's profile
         "proxy_country_code": "us",
         "enable_recording": True,
     }
