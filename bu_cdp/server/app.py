@@ -13,7 +13,7 @@ from bu_cdp.server.auth import require_api_key
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.problems import ApiProblem, handle_problem
-from bu_cdp.server.routes import browsers
+from bu_cdp.server.routes import browsers, health, metrics
 from bu_cdp.server.routes.pending import pending_router
 
 API_PREFIX = "/api/v3"
@@ -26,6 +26,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
+            await manager.start()
             yield
         finally:
             await manager.shutdown()
@@ -37,8 +38,10 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     api = APIRouter(dependencies=[Depends(require_api_key)])
     api.include_router(browsers.router)
+    api.include_router(metrics.router)
     app.include_router(api, prefix=API_PREFIX)
     app.include_router(relay.router)
+    app.include_router(health.router)
     app.include_router(
         pending_router(app, API_PREFIX),
         prefix=API_PREFIX,
