@@ -61,7 +61,9 @@ def serve_subprocess(*flags: str) -> Iterator[RunningServer]:
         *flags,
     ]
     env = {**os.environ, "TMPDIR": str(tmpdir)}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     headers = {"X-Browser-Use-API-Key": api_key}
     try:

@@ -47,7 +47,7 @@ def test_kill_9_of_chromium_turns_its_browser_to_error_and_frees_its_slot(
             f"{server.base_url}/browsers/{browser.id}",
             headers={"X-Browser-Use-API-Key": server.config.api_key},
         ).json()
-        assert "exited unexpectedly" in answer["reason"]
+        assert answer["reason"] == "Chromium exited unexpectedly (killed by SIGKILL)"
         assert answer["stopped_at"]
         assert process.pid not in live_chromiums()
         assert server.manager.snapshot()["crashes"] == 1

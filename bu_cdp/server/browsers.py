@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -363,7 +364,7 @@ class BrowserManager:
         assert browser.process is not None
         code = await browser.process.process.wait()
         if browser.active:
-            reason = f"Chromium exited unexpectedly (exit code {code})"
+            reason = f"Chromium exited unexpectedly ({_exit_cause(code)})"
             log.warning("browser %s: %s", browser.id, reason)
             self.metrics.crashes += 1
             await self.stop(browser.id, BrowserStatus.ERROR, reason)
@@ -395,3 +396,11 @@ def _launch_identity(plan: chromium.LaunchPlan) -> tuple[object, ...]:
         tuple(sorted(plan.env.items())),
         plan.start_url,
     )
+
+
+def _exit_cause(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"

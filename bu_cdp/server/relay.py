@@ -3,6 +3,11 @@
 Chromium's DevTools port listens on 127.0.0.1 only and is never handed out. A client connects
 to ``/cdp/{browser_id}/{token}`` on the server; a wrong token or a browser that is not active
 is refused before anything reaches Chromium, and frames are relayed unchanged both ways.
+
+Under ``bu-cdp serve`` and the embedded server these websockets never reach the route below:
+``splice.py`` takes them over at the socket level, which is faster. The route is the same
+relay done frame by frame in ASGI, used when the app runs under another ASGI server or with
+``cdp_relay="asgi"``. The ``/json/version`` route serves both.
 """
 
 from __future__ import annotations
