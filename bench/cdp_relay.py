@@ -98,7 +98,8 @@ def main() -> None:
             f" median call {median_ms(calls[name]) * 1000:.0f} us"
         )
     extra_us = (median_ms(calls["relay"]) - median_ms(calls["direct"])) * 1000
-    print(f"  the relay adds {extra_us:.0f} us to the median round trip")
+    per_call = median_ms(calls["relay"]) / median_ms(calls["direct"])
+    print(f"  the relay adds {extra_us:.0f} us to the median round trip ({per_call:.3f}x)")
     print(ratio_line("relay / direct", totals["relay"], totals["direct"], TARGET))
 
 

@@ -81,7 +81,7 @@ def test_a_browser_past_its_timeout_is_timed_out_and_its_chromium_gone(
 def test_a_missing_chromium_is_a_clear_503_not_a_hang(
     make_server: Callable[..., ServerThread], tmp_path: Path
 ) -> None:
-    server = make_server(chromium=str(tmp_path / "no-such-chromium"))
+    server = make_server(chromium=str(tmp_path / "no-such-chromium"), warm=1)
     answer = httpx.post(
         server.base_url + "/browsers",
         json={},
@@ -90,7 +90,10 @@ def test_a_missing_chromium_is_a_clear_503_not_a_hang(
     )
     assert answer.status_code == 503
     assert "Chromium not found: set BU_CDP_CHROMIUM" in answer.json()["detail"]
-    assert server.manager.snapshot()["active_browsers"] == 0
+    metrics = server.manager.snapshot()
+    assert metrics["active_browsers"] == 0
+    assert metrics["pool_ready"] == 0
+    assert metrics["launch_failures"] >= 2  # the pool's attempt and the create's, counted
 
 
 def test_a_chromium_that_never_comes_up_is_tried_twice_then_503(

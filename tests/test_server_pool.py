@@ -26,7 +26,7 @@ def pool_ready(server: ServerThread) -> int:
 
 
 def pooled_pids(server: ServerThread) -> list[int]:
-    return [warm.process.pid for warm in server.manager.pool._ready]
+    return [warm.process.pid for warm in server.manager.pool.waiting()]
 
 
 def page_size(cdp_url: str, pages: PageServer) -> tuple[list[int], str]:
@@ -73,7 +73,7 @@ def test_the_pool_hands_out_a_browser_of_the_asked_size_and_refills(
     assert server.manager.fits_pool(BrowserCreateRequest(enable_recording=True))
 
     refilled = pooled_pids(server)
-    workdirs = [warm.workdir for warm in server.manager.pool._ready]
+    workdirs = [warm.workdir for warm in server.manager.pool.waiting()]
     server.stop()
     assert not set(refilled) & set(live_chromiums())  # the pool dies with the server
     assert not any(path.exists() for path in workdirs)

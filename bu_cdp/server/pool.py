@@ -73,11 +73,15 @@ class WarmPool:
         self._filler: asyncio.Task[None] | None = None
         self._closed = False
         self.launching = False
-        self.handed_out = 0
+        self._discarding: set[asyncio.Task[None]] = set()
 
     @property
     def ready(self) -> int:
         return len(self._ready)
+
+    def waiting(self) -> tuple[WarmChromium, ...]:
+        """The pooled Chromiums ready to be handed out, oldest first."""
+        return tuple(self._ready)
 
     def start(self) -> None:
         self._refill()
@@ -92,9 +96,9 @@ class WarmPool:
             if candidate.alive:
                 taken = candidate
             else:
-                asyncio.get_running_loop().create_task(candidate.discard())
-        if taken is not None:
-            self.handed_out += 1
+                task = asyncio.get_running_loop().create_task(candidate.discard())
+                self._discarding.add(task)
+                task.add_done_callback(self._discarding.discard)
         self._refill()
         return taken
 
@@ -110,12 +114,11 @@ class WarmPool:
             self.launching = True
             try:
                 warm = await self._launch()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 failures += 1
                 backoff = min(MAX_BACKOFF, 2.0 ** (failures - 1))
                 log.warning("warm pool: Chromium did not start (%s); retrying in %gs", exc, backoff)
+                self.launching = False
                 await asyncio.sleep(backoff)
                 continue
             finally:
@@ -148,3 +151,4 @@ class WarmPool:
             if warm._watcher is not None:
                 warm._watcher.cancel()
             await warm.discard()
+        await asyncio.gather(*self._discarding, return_exceptions=True)

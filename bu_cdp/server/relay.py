@@ -107,6 +107,6 @@ async def json_version(request: Request, browser_id: str, token: str) -> dict[st
     async with httpx.AsyncClient(timeout=10) as http:
         answer = await http.get(f"{browser.process.http_url}/json/version")
     info: dict[str, object] = answer.json()
-    base = str(request.base_url).rstrip("/")
+    base = (request.app.state.config.public_url or str(request.base_url)).rstrip("/")
     info["webSocketDebuggerUrl"] = "ws" + base[len("http") :] + cdp_path(browser)
     return info

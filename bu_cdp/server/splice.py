@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 
@@ -27,14 +27,15 @@ CDP_TARGET = re.compile(rb"/cdp/([^/?#]+)/([^/?#]+)/?(?:\?[^#]*)?")
 # an IP or localhost, and any Origin it was not started to allow.
 _DROPPED_HEADERS = (b"host", b"origin")
 
-_FORBIDDEN = (
-    b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n"
-    b"Connection: close\r\n\r\nNot a valid CDP address for an active browser"
-)
-_BAD_GATEWAY = (
-    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"
-    b"Connection: close\r\n\r\nChromium could not be reached"
-)
+
+def _plain_response(status: str, text: str) -> bytes:
+    body = text.encode()
+    head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+_FORBIDDEN = _plain_response("403 Forbidden", "Not a valid CDP address for an active browser")
+_BAD_GATEWAY = _plain_response("502 Bad Gateway", "Chromium could not be reached")
 
 
 def splicing_protocol(app: FastAPI, fallback: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
@@ -61,8 +62,8 @@ class _RelayOrWebSocket(asyncio.Protocol):
     # -- asyncio.Protocol: the first chunk is the upgrade request uvicorn already parsed -----
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self._delegate is not None:
@@ -148,12 +149,13 @@ class _Splice:
         self._closed = False
         # Bytes the client sent before Chromium's socket was open (normally none).
         self._early: list[bytes] = []
+        self._connecting: asyncio.Task[None] | None = None  # held: the loop keeps weak refs
 
     def start(self, request: bytes) -> None:
         self._early.append(request)
         self.client.pause_reading()
         self.browser.closers.add(self._close_async)
-        asyncio.get_running_loop().create_task(self._connect())
+        self._connecting = asyncio.get_running_loop().create_task(self._connect())
 
     async def _connect(self) -> None:
         assert self.browser.process is not None
@@ -174,7 +176,6 @@ class _Splice:
         if self._closed:
             transport.abort()
             return
-        assert isinstance(transport, asyncio.Transport)
         self.upstream = transport
         for chunk in self._early:
             transport.write(chunk)
