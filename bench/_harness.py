@@ -24,8 +24,6 @@ from pathlib import Path
 
 import httpx
 
-BENCH_FLAGS_HELP = "extra flags for `bu-cdp serve`"
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -40,8 +38,17 @@ class RunningServer:
     api_key: str
     tmpdir: Path  # the server's TMPDIR: its browsers' work folders are in here
     metrics: Callable[[], dict[str, object]] = field(repr=False)
+    pid: int | None = None  # the server's own process, when it has one
 
-    def direct_ws_url(self, browser_id: str | None = None) -> str:
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used so far (Linux), or None."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def direct_ws_url(self) -> str:
         """Chromium's own DevTools address, read from its profile: for baselines only."""
         for port_file in sorted(self.tmpdir.glob("bu-cdp-browser-*/user-data/DevToolsActivePort")):
             lines = port_file.read_text().split("\n")
@@ -73,6 +80,7 @@ def serve_subprocess(*flags: str) -> Iterator[RunningServer]:
             api_key,
             tmpdir,
             lambda: httpx.get(base + "/api/v3/metrics", headers=headers).json(),
+            process.pid,
         )
     finally:
         process.send_signal(signal.SIGTERM)
