@@ -46,6 +46,13 @@ class _Page(BaseHTTPRequestHandler):
         pass
 
 
+class _Pages(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser closed mid-request (its favicon): not the benchmark's business
+
+
 def playwright_side(pw: Playwright, url: str) -> Callable[[], float]:
     executable = find_chromium()
     # The server's own flags, less the ones Playwright sets itself.
@@ -99,7 +106,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
 
-    pages = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    pages = _Pages(("127.0.0.1", 0), _Page)
     Thread(target=pages.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{pages.server_address[1]}/"
     with (

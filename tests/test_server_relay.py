@@ -38,7 +38,8 @@ def browser(server: ServerThread) -> Iterator[Browser]:
         client.browsers.stop(created.id or "")
 
 
-def test_a_wrong_or_missing_token_is_refused(browser: Browser) -> None:
+def test_a_wrong_or_missing_token_is_refused(browser: Browser, server: ServerThread) -> None:
+    opened_before = server.manager.snapshot()["cdp_connections"]
     good = browser.cdp_url or ""
     without_token = good.rsplit("/", 1)[0]
     for bad in (without_token + "/wrong-token", without_token + "/", without_token):
@@ -50,6 +51,10 @@ def test_a_wrong_or_missing_token_is_refused(browser: Browser) -> None:
         connect(other_browser, open_timeout=5)
     http_form = "http" + without_token[len("ws") :] + "/wrong-token/json/version"
     assert httpx.get(http_form).status_code == 403
+    # None of these opened a socket to Chromium; the right token does.
+    assert server.manager.snapshot()["cdp_connections"] == opened_before
+    with connect(good, open_timeout=10):
+        assert server.manager.snapshot()["cdp_connections"] == opened_before + 1
 
 
 def test_playwright_and_a_plain_websocket_client_work_side_by_side(browser: Browser) -> None:

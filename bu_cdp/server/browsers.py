@@ -149,6 +149,7 @@ class BrowserManager:
             "creates_from_pool": m.creates_from_pool,
             "creates_rejected": self.admission.rejected,
             "creates_failed": m.creates_failed,
+            "cdp_connections": m.cdp_connections,
             "create_latency_ms": m.latency_ms(),
         }
 

@@ -19,6 +19,7 @@ class ServerMetrics:
     creates: int = 0  # creates answered with a browser
     creates_from_pool: int = 0
     creates_failed: int = 0  # creates answered with an error other than 429
+    cdp_connections: int = 0  # relayed CDP sockets opened to Chromium (valid tokens only)
     _latencies: collections.deque[float] = field(
         default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW)
     )

@@ -55,6 +55,7 @@ async def relay(websocket: WebSocket, browser_id: str, token: str) -> None:
         log.warning("relay for browser %s could not reach Chromium: %s", browser.id, exc)
         await websocket.close(code=INTERNAL_ERROR)
         return
+    manager.metrics.cdp_connections += 1
     await websocket.accept()
 
     async def close() -> None:

@@ -121,6 +121,7 @@ class _RelayOrWebSocket(asyncio.Protocol):
             self._transport.close()
             return
         self._connections.add(self)
+        manager.metrics.cdp_connections += 1
         self._splice = _Splice(self._transport, browser)
         self._splice.start(_upstream_request(request, browser))
 
