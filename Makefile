@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup chromium clean
+.PHONY: demo test lint bench setup chromium clean
 
 demo: setup  ## open a browser on the embedded local server, screenshot a page, print where
 	$(BIN)/python recipes/screenshot.py
@@ -18,6 +18,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench: setup  ## the local server's benchmarks: ratios against a named baseline (BENCHMARKS.md)
+	$(BIN)/python bench/time_to_page.py
+	$(BIN)/python bench/cdp_relay.py
 
 setup: chromium $(STAMP)
 

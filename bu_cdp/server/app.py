@@ -16,7 +16,7 @@ from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.persistence import Persistence
 from bu_cdp.server.problems import ApiProblem, handle_problem
 from bu_cdp.server.proxy import ProxyHooks
-from bu_cdp.server.routes import billing, browsers, profiles, sessions, workspaces
+from bu_cdp.server.routes import billing, browsers, health, metrics, profiles, sessions, workspaces
 from bu_cdp.server.routes.pending import pending_router
 from bu_cdp.server.schemas import handle_invalid_request
 
@@ -33,6 +33,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await persistence.start()
         try:
+            await manager.start()
             yield
         finally:
             try:
@@ -49,10 +50,11 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     api = APIRouter(dependencies=[Depends(require_api_key)])
     api.include_router(browsers.router)
-    for feature in (profiles, workspaces, billing, sessions):
+    for feature in (profiles, workspaces, billing, sessions, metrics):
         api.include_router(feature.router)
     app.include_router(api, prefix=API_PREFIX)
     app.include_router(relay.router)
+    app.include_router(health.router)
     app.include_router(
         pending_router(app, API_PREFIX),
         prefix=API_PREFIX,

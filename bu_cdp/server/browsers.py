@@ -3,6 +3,10 @@
 Features that need a say in a browser's life (profiles, proxies, recording, billing) plug in
 as ``BrowserHooks`` instead of growing this module: each may add to the launch plan, learn
 that the browser started, and is told exactly once that it finished, however it finished.
+
+A create first takes a slot (``admission``: the ``max_browsers`` limit and its queue), then
+either takes a pre-launched Chromium from the warm pool or launches one. Hooks see both
+kinds alike; a hook says a request needs its own launch with ``needs_cold_launch``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import shutil
-import tempfile
+import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,10 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import websockets
+
 from bu_cdp.models import BrowserStatus
-from bu_cdp.server import chromium
-from bu_cdp.server.cdp import CdpConnection, set_content_size
+from bu_cdp.server import chromium, workdirs
+from bu_cdp.server.admission import Admission, Slot
+from bu_cdp.server.cdp import CdpConnection, CdpError, page_window, set_content_size
 from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.metrics import ServerMetrics
+from bu_cdp.server.pool import WarmChromium, WarmPool
 from bu_cdp.server.problems import ApiProblem, not_found
 from bu_cdp.server.schemas import BrowserCreateRequest
 
@@ -53,9 +61,11 @@ class ManagedBrowser:
     graceful_close: bool = False
     # Closers of open CDP relays and live views, run when the browser ends.
     closers: set[Callable[[], Awaitable[None]]] = field(default_factory=set)
+    from_pool: bool = False  # its Chromium came from the warm pool
     _ending: bool = False
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _slot: Slot | None = None  # its place under max_browsers, given back when it ends
 
     @property
     def active(self) -> bool:
@@ -71,7 +81,17 @@ class ManagedBrowser:
 
 
 class BrowserHooks:
-    """A feature's say in a browser's life. Every method is optional."""
+    """A feature's say in a browser's life. Every method is optional.
+
+    A browser's Chromium may come from the warm pool, already running: then ``prepare`` sees
+    a plan that has been launched, and a hook that changes it (args, env, start URL, profile
+    folder) costs a fresh launch. A hook that must act *before* Chromium starts (files in the
+    profile, launch flags) says so up front with ``needs_cold_launch``.
+    """
+
+    def needs_cold_launch(self, request: BrowserCreateRequest) -> bool:
+        """True if this request needs a Chromium started for it, not one from the pool."""
+        return False
 
     async def prepare(self, browser: ManagedBrowser, plan: chromium.LaunchPlan) -> None:
         """Before launch: check the request (raise ApiProblem) and add to the plan."""
@@ -87,8 +107,17 @@ class BrowserManager:
     def __init__(self, config: ServerConfig, hooks: list[BrowserHooks] | None = None) -> None:
         self.config = config
         self.hooks = list(hooks or [])
+        self.metrics = ServerMetrics()
+        self.admission = Admission(config.max_browsers, config.max_queued, config.queue_timeout)
+        self.pool = WarmPool(config.warm, self._launch_warm)
         self._browsers: dict[str, ManagedBrowser] = {}
         self._executable: str | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        """At server start: clear what a killed predecessor left, start filling the pool."""
+        await asyncio.to_thread(workdirs.sweep_stale)
+        self.pool.start()
 
     # -- queries -------------------------------------------------------------------------
 
@@ -100,6 +129,32 @@ class BrowserManager:
 
     def active(self) -> list[ManagedBrowser]:
         return [b for b in self._browsers.values() if b.active]
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def snapshot(self) -> dict[str, object]:
+        """The figures of the metrics endpoint."""
+        m = self.metrics
+        return {
+            "active_browsers": len(self.active()),
+            "max_browsers": self.admission.limit,
+            "queued_creates": self.admission.queued,
+            "pool_ready": self.pool.ready,
+            "pool_target": self.pool.size,
+            "pool_launching": int(self.pool.launching),
+            "launches": m.launches,
+            "launch_failures": m.launch_failures,
+            "crashes": m.crashes,
+            "timeouts": m.timeouts,
+            "creates": m.creates,
+            "creates_from_pool": m.creates_from_pool,
+            "creates_rejected": self.admission.rejected,
+            "creates_failed": m.creates_failed,
+            "cdp_connections": m.cdp_connections,
+            "create_latency_ms": m.latency_ms(),
+        }
 
     def authorize(self, browser_id: str, token: str) -> ManagedBrowser | None:
         """The active browser this token opens, or None; constant-time on the token."""
@@ -114,48 +169,91 @@ class BrowserManager:
 
     async def create(self, request: BrowserCreateRequest) -> ManagedBrowser:
         started = time.monotonic()
-        browser = self._new_browser(request)
+        slot = await self.admission.acquire()  # 429 past the limit and its queue
+        try:
+            browser = await self._start(request, slot)
+        except BaseException:
+            slot.release()
+            self.metrics.creates_failed += 1
+            raise
+        self.metrics.created(time.monotonic() - started, browser.from_pool)
+        log.info(
+            "browser %s started in %.2fs (pid %s%s)",
+            browser.id,
+            time.monotonic() - started,
+            browser.process.pid if browser.process else "?",
+            ", from the warm pool" if browser.from_pool else "",
+        )
+        return browser
+
+    def fits_pool(self, request: BrowserCreateRequest) -> bool:
+        """Can a plain pre-launched Chromium serve this request?"""
+        if request.profile_id or request.proxy_country_code or request.custom_proxy:
+            return False  # a profile or a proxy is part of how Chromium is launched
+        return not any(hook.needs_cold_launch(request) for hook in self.hooks)
+
+    async def _start(self, request: BrowserCreateRequest, slot: Slot) -> ManagedBrowser:
+        warm = self.pool.take() if self.pool.size and self.fits_pool(request) else None
+        browser = self._new_browser(request, warm.workdir if warm else workdirs.create())
+        browser._slot = slot
         prepared: list[BrowserHooks] = []
         try:
-            plan = chromium.LaunchPlan(
-                executable=self._chromium(),
-                user_data_dir=browser.user_data_dir,
-                log_path=browser.workdir / "chromium.log",
-                window=browser.window,
-            )
+            plan = self._plan(browser.workdir, browser.window)
+            as_launched = _launch_identity(plan)
             for hook in self.hooks:
                 await hook.prepare(browser, plan)
                 prepared.append(hook)
-            browser.process = await self._launch(plan)
-            await self._size_window(browser)
+            if warm is not None and _launch_identity(plan) != as_launched:
+                log.info("a hook changed how browser %s launches: no warm Chromium", browser.id)
+                await warm.discard_process()
+                warm = None
+            if warm is not None:
+                try:
+                    await warm.resize(browser.window)
+                    browser.process, browser.from_pool = warm.process, True
+                except (CdpError, OSError, TimeoutError, websockets.WebSocketException) as exc:
+                    log.warning("a warm Chromium failed at hand-out (%s); launching one", exc)
+                    await warm.discard_process()
+                    warm = None
+                finally:
+                    if warm is not None:
+                        await warm.release_cdp()
+            if browser.process is None:
+                browser.process = await self._launch(plan)
+                await self._size_window(browser)
+            if self._closing:
+                raise ApiProblem(503, "The server is shutting down")
             self._browsers[browser.id] = browser
             for hook in self.hooks:
                 await hook.started(browser)
         except BaseException:
-            browser.status = BrowserStatus.ERROR
-            await self._finish(browser, prepared)
+            if warm is not None and browser.process is None:
+                await warm.discard_process()
+            await self._finish(browser, prepared, BrowserStatus.ERROR, "could not start")
             self._browsers.pop(browser.id, None)
             raise
         browser._tasks.append(asyncio.create_task(self._watch_exit(browser)))
         browser._tasks.append(asyncio.create_task(self._expire(browser)))
-        log.info(
-            "browser %s started in %.2fs (pid %s)",
-            browser.id,
-            time.monotonic() - started,
-            browser.process.pid,
-        )
         return browser
 
-    def _new_browser(self, request: BrowserCreateRequest) -> ManagedBrowser:
+    def _new_browser(self, request: BrowserCreateRequest, workdir: Path) -> ManagedBrowser:
         width = request.browser_screen_width or DEFAULT_WINDOW[0]
         height = request.browser_screen_height or DEFAULT_WINDOW[1]
         return ManagedBrowser(
             id=str(uuid.uuid4()),
             token=secrets.token_urlsafe(32),
             request=request,
-            workdir=Path(tempfile.mkdtemp(prefix="bu-cdp-browser-")),
+            workdir=workdir,
             timeout_minutes=request.timeout or self.config.default_timeout_minutes,
             window=(width, height),
+        )
+
+    def _plan(self, workdir: Path, window: tuple[int, int]) -> chromium.LaunchPlan:
+        return chromium.LaunchPlan(
+            executable=self._chromium(),
+            user_data_dir=workdir / "user-data",
+            log_path=workdir / "chromium.log",
+            window=window,
         )
 
     def _chromium(self) -> str:
@@ -163,15 +261,18 @@ class BrowserManager:
             try:
                 self._executable = chromium.find_chromium(self.config.chromium)
             except Exception as exc:
+                self.metrics.launch_failures += 1
                 raise ApiProblem(503, str(exc)) from exc
         return self._executable
 
     async def _launch(self, plan: chromium.LaunchPlan) -> chromium.ChromiumProcess:
         """Launch, and once more if the first start fails: a cold start can stumble."""
         for attempt in (1, 2):
+            self.metrics.launches += 1
             try:
                 return await chromium.launch(plan, self.config.launch_timeout)
             except chromium.LaunchError as exc:
+                self.metrics.launch_failures += 1
                 tail = chromium.log_tail(plan.log_path)
                 log.warning("Chromium launch attempt %d failed: %s %s", attempt, exc, tail)
                 if attempt == 2:
@@ -189,6 +290,29 @@ class BrowserManager:
         finally:
             await cdp.close()
 
+    async def _launch_warm(self) -> WarmChromium:
+        """One plain Chromium for the pool, sized to the default window, CDP open."""
+        workdir = workdirs.create()
+        process: chromium.ChromiumProcess | None = None
+        cdp: CdpConnection | None = None
+        try:
+            plan = self._plan(workdir, DEFAULT_WINDOW)
+            process = await self._launch(plan)
+            cdp = await CdpConnection.connect(process.ws_url)
+            window_id = await page_window(cdp)
+            if window_id is None:
+                raise chromium.LaunchError("the new Chromium has no page")
+            await set_content_size(cdp, *DEFAULT_WINDOW, window_id=window_id)
+            return WarmChromium(workdir, process, cdp, window_id, DEFAULT_WINDOW)
+        except BaseException:
+            if cdp is not None:
+                with contextlib.suppress(Exception):
+                    await cdp.close()
+            if process is not None:
+                await process.kill()
+            workdirs.remove(workdir)
+            raise
+
     # -- end -----------------------------------------------------------------------------
 
     async def stop(
@@ -200,15 +324,24 @@ class BrowserManager:
         """Stop a browser; stopping one that already ended changes nothing."""
         browser = self.get(browser_id)
         if browser.active:
-            browser.status = status
-            browser.reason = reason
-            await self._finish(browser, self.hooks)
+            await self._finish(browser, self.hooks, status, reason)
             log.info("browser %s %s after %.1fs", browser.id, status, browser.lifetime_seconds())
         else:
             await browser._ended.wait()  # a stop under way elsewhere: answer when it is done
         return browser
 
-    async def _finish(self, browser: ManagedBrowser, hooks: list[BrowserHooks]) -> None:
+    async def _finish(
+        self,
+        browser: ManagedBrowser,
+        hooks: list[BrowserHooks],
+        status: BrowserStatus,
+        reason: str | None,
+    ) -> None:
+        """End a browser: its sockets, its Chromium, its slot; then its status, hooks, files.
+
+        The status changes only once Chromium is gone, so ``stopped`` / ``timed_out`` /
+        ``error`` mean no process is left; the token stops working at once.
+        """
         browser._ending = True
         browser.stopped_at = datetime.now(UTC)
         current = asyncio.current_task()
@@ -222,31 +355,58 @@ class BrowserManager:
             if browser.graceful_close:
                 await browser.process.close_gracefully()
             await browser.process.kill()
+        browser.status, browser.reason = status, reason
+        if browser._slot is not None:
+            browser._slot.release()
         for hook in reversed(hooks):
             try:
                 await hook.finished(browser)
             except Exception:
                 log.exception("cleanup of browser %s by %s failed", browser.id, hook)
-        shutil.rmtree(browser.workdir, ignore_errors=True)
+        workdirs.remove(browser.workdir)
         browser._ended.set()
 
     async def _watch_exit(self, browser: ManagedBrowser) -> None:
         assert browser.process is not None
         code = await browser.process.process.wait()
         if browser.active:
-            reason = f"Chromium exited unexpectedly (exit code {code})"
+            reason = f"Chromium exited unexpectedly ({_exit_cause(code)})"
             log.warning("browser %s: %s", browser.id, reason)
+            self.metrics.crashes += 1
             await self.stop(browser.id, BrowserStatus.ERROR, reason)
 
     async def _expire(self, browser: ManagedBrowser) -> None:
         await asyncio.sleep(browser.timeout_minutes * self.config.minute_seconds)
         if browser.active:
             reason = f"timeout of {browser.timeout_minutes} minute(s) reached"
+            self.metrics.timeouts += 1
             await self.stop(browser.id, BrowserStatus.TIMED_OUT, reason)
 
     async def shutdown(self) -> None:
-        """Stop every browser: the server is going away."""
+        """Stop every browser and empty the pool: the server is going away."""
+        self._closing = True
+        self.admission.close()
         await asyncio.gather(
+            self.pool.close(),
             *(self.stop(b.id, reason="server shut down") for b in self.active()),
             return_exceptions=True,
         )
+
+
+def _launch_identity(plan: chromium.LaunchPlan) -> tuple[object, ...]:
+    """What a pooled Chromium was started with; the window is set later, so it is not here."""
+    return (
+        plan.executable,
+        plan.user_data_dir,
+        tuple(plan.extra_args),
+        tuple(sorted(plan.env.items())),
+        plan.start_url,
+    )
+
+
+def _exit_cause(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -98,19 +98,29 @@ async def first_page_target(cdp: CdpConnection) -> str | None:
     return None
 
 
-async def set_content_size(cdp: CdpConnection, width: int, height: int) -> None:
+async def page_window(cdp: CdpConnection) -> int | None:
+    """The window id of the browser's first tab (the page a client finds on connecting)."""
+    target = await first_page_target(cdp)
+    if target is None:
+        return None
+    window = await cdp.send("Browser.getWindowForTarget", {"targetId": target})
+    return int(window["windowId"])
+
+
+async def set_content_size(
+    cdp: CdpConnection, width: int, height: int, window_id: int | None = None
+) -> None:
     """Make the first tab's viewport (``innerWidth`` x ``innerHeight``) exactly this size.
 
     ``--window-size`` sets the outer window, and headless Chromium reserves room for a
     toolbar it does not draw; ``Browser.setContentsSize`` sizes the page area itself.
     """
-    target = await first_page_target(cdp)
-    if target is None:
-        return
-    window = await cdp.send("Browser.getWindowForTarget", {"targetId": target})
+    if window_id is None:
+        window_id = await page_window(cdp)
+        if window_id is None:
+            return
     await cdp.send(
-        "Browser.setContentsSize",
-        {"windowId": window["windowId"], "width": width, "height": height},
+        "Browser.setContentsSize", {"windowId": window_id, "width": width, "height": height}
     )
 
 

@@ -208,7 +208,7 @@ async def _wait_for_endpoint(
         if time.monotonic() > deadline:
             raise LaunchError(f"Chromium did not open its DevTools port within {timeout:.0f}s")
         await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 0.05)
+        delay = min(delay * 1.5, 0.02)  # a late look at the file is a slower create
 
 
 def log_tail(log_path: Path, lines: int = 5) -> str:

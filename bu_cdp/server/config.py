@@ -25,10 +25,12 @@ class ServerConfig:
     chromium: str | None = None  # path; None finds one (see chromium.find_chromium)
     max_browsers: int = field(default_factory=default_max_browsers)
     queue_timeout: float = 10.0  # seconds a create waits for a free slot before 429
+    max_queued: int = 32  # creates that may wait at once; past it, 429 at once
     warm: int = 0  # pre-launched plain browsers kept ready
     launch_timeout: float = 30.0
     default_timeout_minutes: int = 60
-    # Test setting: how many real seconds one API "minute" lasts (timeouts, billing).
+    # TEST SETTING, not for production: how many real seconds one API "minute" lasts
+    # (browser timeouts, billing), so tests can watch a timeout happen in a second.
     minute_seconds: float = 60.0
     data_dir: Path | None = None  # None: BU_CDP_HOME or the platform's user data folder
     public_url: str | None = None  # base URL clients reach the server at, if not the request's
@@ -39,3 +41,6 @@ class ServerConfig:
     price_per_browser_hour: float = 0.0  # billing: cost of one browser-hour
     credit: float | None = None  # billing: None is no limit; used up, creating answers 402
     max_upload_bytes: int = 1 << 30  # largest workspace upload (file bytes of one request)
+    # How /cdp/... websockets reach Chromium: "splice" joins the sockets after the token
+    # check (fast, frames unparsed); "asgi" relays frame by frame through the ASGI app.
+    cdp_relay: str = "splice"

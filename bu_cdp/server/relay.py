@@ -3,6 +3,11 @@
 Chromium's DevTools port listens on 127.0.0.1 only and is never handed out. A client connects
 to ``/cdp/{browser_id}/{token}`` on the server; a wrong token or a browser that is not active
 is refused before anything reaches Chromium, and frames are relayed unchanged both ways.
+
+Under ``bu-cdp serve`` and the embedded server these websockets never reach the route below:
+``splice.py`` takes them over at the socket level, which is faster. The route is the same
+relay done frame by frame in ASGI, used when the app runs under another ASGI server or with
+``cdp_relay="asgi"``. The ``/json/version`` route serves both.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ async def relay(websocket: WebSocket, browser_id: str, token: str) -> None:
         log.warning("relay for browser %s could not reach Chromium: %s", browser.id, exc)
         await websocket.close(code=INTERNAL_ERROR)
         return
+    manager.metrics.cdp_connections += 1
     await websocket.accept()
 
     async def close() -> None:
@@ -102,6 +108,6 @@ async def json_version(request: Request, browser_id: str, token: str) -> dict[st
     async with httpx.AsyncClient(timeout=10) as http:
         answer = await http.get(f"{browser.process.http_url}/json/version")
     info: dict[str, object] = answer.json()
-    base = str(request.base_url).rstrip("/")
+    base = (request.app.state.config.public_url or str(request.base_url)).rstrip("/")
     info["webSocketDebuggerUrl"] = "ws" + base[len("http") :] + cdp_path(browser)
     return info

@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from bu_cdp.server import splice
 from bu_cdp.server.app import create_app
 from bu_cdp.server.config import ServerConfig
 
@@ -43,7 +44,10 @@ def uvicorn_config(
         "lifespan": "on",
     }
     options.update(overrides)
-    return uvicorn.Config(app or create_app(config), **options)
+    app = app or create_app(config)
+    if config.cdp_relay == "splice":
+        splice.install(options, app)
+    return uvicorn.Config(app, **options)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -1,0 +1,135 @@
+"""From a create request to a page that has loaded a local URL, cold and warm, against
+Playwright launching the same Chromium itself.
+
+    python bench/time_to_page.py [--rounds 9]
+
+Three sides, interleaved round by round (who goes first rotates):
+- playwright: ``chromium.launch()`` + ``new_page()`` + ``goto`` on the Chromium the server
+  uses, with the server's flags;
+- cold: ``POST /browsers`` on ``bu-cdp serve`` (no pool), ``connect_over_cdp``, the first
+  page, ``goto``;
+- warm: the same on ``bu-cdp serve --warm 1``; between rounds the pool is given time to
+  refill, as it would between a user's creates.
+Closing and stopping are not timed. Targets: cold / playwright at most 1.15, warm /
+playwright at most 0.25.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+
+from _harness import RunningServer, interleave, median_ms, ratio_line, serve_subprocess
+from playwright.sync_api import Playwright, sync_playwright
+
+from bu_cdp import BrowserUse
+from bu_cdp.server.chromium import BASE_FLAGS, find_chromium
+
+PAGE = b"<!doctype html><title>ready</title><h1>Hello</h1>"
+COLD_TARGET = 1.15
+WARM_TARGET = 0.25
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Pages(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser closed mid-request (its favicon): not the benchmark's business
+
+
+def playwright_side(pw: Playwright, url: str) -> Callable[[], float]:
+    executable = find_chromium()
+    # The server's own flags, less the ones Playwright sets itself.
+    flags = [f for f in BASE_FLAGS if not f.startswith(("--headless", "--remote-debugging"))]
+
+    def run() -> float:
+        start = time.perf_counter()
+        browser = pw.chromium.launch(executable_path=executable, args=flags, headless=True)
+        page = browser.new_page()
+        page.goto(url)
+        seconds = time.perf_counter() - start
+        assert page.title() == "ready"
+        browser.close()
+        return seconds
+
+    return run
+
+
+def server_side(pw: Playwright, server: RunningServer, url: str) -> Callable[[], float]:
+    api = BrowserUse(base_url=server.base_url, api_key=server.api_key)
+
+    def run() -> float:
+        start = time.perf_counter()
+        created = api.browsers.create(timeout=5)
+        browser = pw.chromium.connect_over_cdp(created.cdp_url or "")
+        page = browser.contexts[0].pages[0]
+        page.goto(url)
+        seconds = time.perf_counter() - start
+        assert page.title() == "ready"
+        with contextlib.suppress(Exception):
+            browser.close()
+        api.browsers.stop(created.id or "")
+        _settle(server)
+        return seconds
+
+    return run
+
+
+def _settle(server: RunningServer, timeout: float = 30) -> None:
+    """Wait until the server's pool is full again, so no launch overlaps the next timing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        metrics = server.metrics()
+        if metrics["pool_ready"] == metrics["pool_target"]:
+            return
+        time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+
+    pages = _Pages(("127.0.0.1", 0), _Page)
+    Thread(target=pages.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{pages.server_address[1]}/"
+    with (
+        serve_subprocess() as cold,
+        serve_subprocess("--warm", "1") as warm,
+        sync_playwright() as pw,
+    ):
+        _settle(warm)
+        sides = {
+            "playwright": playwright_side(pw, url),
+            "cold": server_side(pw, cold, url),
+            "warm": server_side(pw, warm, url),
+        }
+        for run in sides.values():
+            run()  # warm up the disk cache and the imports of each side
+        print(f"time_to_page: create -> page loaded a local URL, {args.rounds} rounds")
+        results = interleave(sides, args.rounds)
+    pages.shutdown()
+    for name, values in results.items():
+        print(f"  {name}: median {median_ms(values):.0f} ms")
+    print(ratio_line("cold / playwright", results["cold"], results["playwright"], COLD_TARGET))
+    print(ratio_line("warm / playwright", results["warm"], results["playwright"], WARM_TARGET))
+
+
+if __name__ == "__main__":
+    main()

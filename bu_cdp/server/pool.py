@@ -1,0 +1,154 @@
+"""The warm pool: plain Chromiums started ahead of time, handed out by creates that fit.
+
+A pooled Chromium is launched with the plain plan (no profile, no proxy, default window),
+sized, and kept with an open CDP connection so that handing it out costs one resize. It
+belongs to no one, has no token and bills nothing until a create takes it; then it becomes
+that browser's Chromium, its work folder becomes the browser's, and the pool starts another
+one in the background. One pool launch at a time, backing off after failures, so a broken
+Chromium does not spin the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bu_cdp.server import chromium, workdirs
+from bu_cdp.server.cdp import CdpConnection
+
+log = logging.getLogger("bu_cdp.server")
+
+MAX_BACKOFF = 60.0
+
+
+@dataclass
+class WarmChromium:
+    workdir: Path
+    process: chromium.ChromiumProcess
+    cdp: CdpConnection  # open while it waits, to resize it at once when handed out
+    window_id: int
+    window: tuple[int, int]
+    _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.process.returncode is None and not self.cdp.closed
+
+    async def resize(self, window: tuple[int, int]) -> None:
+        if window != self.window:
+            await self.cdp.send(
+                "Browser.setContentsSize",
+                {"windowId": self.window_id, "width": window[0], "height": window[1]},
+                timeout=10,
+            )
+            self.window = window
+
+    async def release_cdp(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.cdp.close()
+
+    async def discard_process(self) -> None:
+        """Kill this Chromium; its work folder is left to whoever owns it now."""
+        await self.release_cdp()
+        await self.process.kill()
+
+    async def discard(self) -> None:
+        await self.discard_process()
+        workdirs.remove(self.workdir)
+
+
+Launcher = Callable[[], Awaitable[WarmChromium]]
+
+
+class WarmPool:
+    def __init__(self, size: int, launch: Launcher) -> None:
+        self.size = max(0, size)
+        self._launch = launch
+        self._ready: collections.deque[WarmChromium] = collections.deque()
+        self._filler: asyncio.Task[None] | None = None
+        self._closed = False
+        self.launching = False
+        self._discarding: set[asyncio.Task[None]] = set()
+
+    @property
+    def ready(self) -> int:
+        return len(self._ready)
+
+    def waiting(self) -> tuple[WarmChromium, ...]:
+        """The pooled Chromiums ready to be handed out, oldest first."""
+        return tuple(self._ready)
+
+    def start(self) -> None:
+        self._refill()
+
+    def take(self) -> WarmChromium | None:
+        """A live pooled Chromium, now the caller's, or None; the pool refills behind it."""
+        taken = None
+        while self._ready and taken is None:
+            candidate = self._ready.popleft()
+            if candidate._watcher is not None:
+                candidate._watcher.cancel()
+            if candidate.alive:
+                taken = candidate
+            else:
+                task = asyncio.get_running_loop().create_task(candidate.discard())
+                self._discarding.add(task)
+                task.add_done_callback(self._discarding.discard)
+        self._refill()
+        return taken
+
+    def _refill(self) -> None:
+        if self._closed or self.size == 0:
+            return
+        if self._filler is None or self._filler.done():
+            self._filler = asyncio.get_running_loop().create_task(self._fill())
+
+    async def _fill(self) -> None:
+        failures = 0
+        while not self._closed and len(self._ready) < self.size:
+            self.launching = True
+            try:
+                warm = await self._launch()
+            except Exception as exc:
+                failures += 1
+                backoff = min(MAX_BACKOFF, 2.0 ** (failures - 1))
+                log.warning("warm pool: Chromium did not start (%s); retrying in %gs", exc, backoff)
+                self.launching = False
+                await asyncio.sleep(backoff)
+                continue
+            finally:
+                self.launching = False
+            failures = 0
+            if self._closed:
+                await warm.discard()
+                return
+            warm._watcher = asyncio.get_running_loop().create_task(self._watch(warm))
+            self._ready.append(warm)
+
+    async def _watch(self, warm: WarmChromium) -> None:
+        """A pooled Chromium that dies while waiting is replaced, not handed out."""
+        code = await warm.process.process.wait()
+        if warm in self._ready:
+            self._ready.remove(warm)
+            log.warning("warm pool: an idle Chromium exited (code %s); replacing it", code)
+            await warm.discard()
+            self._refill()
+
+    async def close(self) -> None:
+        """Kill every pooled Chromium and stop refilling: the server is going away."""
+        self._closed = True
+        if self._filler is not None:
+            self._filler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._filler
+        while self._ready:
+            warm = self._ready.popleft()
+            if warm._watcher is not None:
+                warm._watcher.cancel()
+            await warm.discard()
+        await asyncio.gather(*self._discarding, return_exceptions=True)

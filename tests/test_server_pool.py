@@ -1,0 +1,147 @@
+"""The warm pool, the screen size the page sees, and hooks on pooled browsers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+from bu_cdp import BrowserUse
+from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
+from bu_cdp.server.chromium import LaunchPlan
+from bu_cdp.server.schemas import BrowserCreateRequest
+from bu_cdp.server.thread import ServerThread
+from tests.support.pages import PageServer
+from tests.support.processes import live_chromiums
+from tests.test_server_lifecycle import wait_until
+
+
+def client_for(server: ServerThread) -> BrowserUse:
+    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
+
+
+def pool_ready(server: ServerThread) -> int:
+    return server.manager.pool.ready
+
+
+def pooled_pids(server: ServerThread) -> list[int]:
+    return [warm.process.pid for warm in server.manager.pool.waiting()]
+
+
+def page_size(cdp_url: str, pages: PageServer) -> tuple[list[int], str]:
+    """What the default page measures, before and after loading a page that reports it."""
+    with sync_playwright() as pw:
+        remote = pw.chromium.connect_over_cdp(cdp_url)
+        page = remote.contexts[0].pages[0]
+        inner = page.evaluate("[innerWidth, innerHeight]")
+        page.goto(pages.url + "/size")
+        title = page.title()
+        remote.close()
+    return inner, title
+
+
+def test_the_pool_hands_out_a_browser_of_the_asked_size_and_refills(
+    make_server: Callable[..., ServerThread], pages: PageServer
+) -> None:
+    server = make_server(warm=1)
+    wait_until(lambda: pool_ready(server) == 1, "the pool to fill")
+    [warm_pid] = pooled_pids(server)
+    with client_for(server) as client:
+        browser = client.browsers.create(
+            browser_screen_width=1024, browser_screen_height=700, timeout=5
+        )
+        managed = server.manager.get(browser.id or "")
+        assert managed.from_pool
+        assert managed.process is not None and managed.process.pid == warm_pid
+
+        assert page_size(browser.cdp_url or "", pages) == ([1024, 700], "1024x700")
+
+        wait_until(lambda: pool_ready(server) == 1, "the pool to refill")
+        assert pooled_pids(server) != [warm_pid]
+        metrics = server.manager.snapshot()
+        assert (metrics["creates_from_pool"], metrics["pool_target"]) == (1, 1)
+        client.browsers.stop(browser.id or "")
+
+    # A profile or a proxy is part of a Chromium's launch: such creates never take from it.
+    for fields in (
+        {"profile_id": "p"},
+        {"proxy_country_code": "us"},
+        {"custom_proxy": {"host": "proxy.local", "port": 8080}},
+    ):
+        assert not server.manager.fits_pool(BrowserCreateRequest.model_validate(fields))
+    assert server.manager.fits_pool(BrowserCreateRequest(enable_recording=True))
+
+    refilled = pooled_pids(server)
+    workdirs = [warm.workdir for warm in server.manager.pool.waiting()]
+    server.stop()
+    assert not set(refilled) & set(live_chromiums())  # the pool dies with the server
+    assert not any(path.exists() for path in workdirs)
+
+
+def test_the_screen_size_is_what_a_cold_page_sees(api: dict[str, str], pages: PageServer) -> None:
+    with BrowserUse(**api) as client:
+        browser = client.browsers.create(
+            browser_screen_width=900, browser_screen_height=650, timeout=5
+        )
+        try:
+            assert page_size(browser.cdp_url or "", pages) == ([900, 650], "900x650")
+        finally:
+            client.browsers.stop(browser.id or "")
+
+
+class RecordingHooks(BrowserHooks):
+    """A feature plugged into browsers' lives, as profiles, proxies and billing are."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def needs_cold_launch(self, request: BrowserCreateRequest) -> bool:
+        return request.timeout == 7  # stands for "this request needs launch flags"
+
+    async def prepare(self, browser: ManagedBrowser, plan: LaunchPlan) -> None:
+        self.calls.append(("prepare", browser.id))
+        if browser.request.timeout == 8:  # changes the launch without having said so
+            plan.extra_args.append("--user-agent=changed-by-a-hook")
+
+    async def started(self, browser: ManagedBrowser) -> None:
+        self.calls.append(("started", browser.id, browser.from_pool))
+
+    async def finished(self, browser: ManagedBrowser) -> None:
+        self.calls.append(("finished", browser.id, browser.status.value))
+
+
+def test_hooks_see_pooled_browsers_and_decide_which_need_a_cold_launch(
+    make_server: Callable[..., ServerThread],
+) -> None:
+    server = make_server(warm=1)
+    hooks = RecordingHooks()
+    server.manager.hooks.append(hooks)
+    # A hook's needs_cold_launch keeps a request away from the pool, like a profile does.
+    assert not server.manager.fits_pool(BrowserCreateRequest(timeout=7))
+    assert server.manager.fits_pool(BrowserCreateRequest(timeout=9))
+
+    wait_until(lambda: pool_ready(server) == 1, "the pool to fill")
+    with client_for(server) as client:
+        # A hook that changes the launch of a pooled browser gets a Chromium launched for it.
+        changed = client.browsers.create(timeout=8)
+        assert not server.manager.get(changed.id or "").from_pool
+        with sync_playwright() as pw:
+            remote = pw.chromium.connect_over_cdp(changed.cdp_url or "")
+            agent = remote.contexts[0].pages[0].evaluate("navigator.userAgent")
+            remote.close()
+        assert agent == "changed-by-a-hook"
+        client.browsers.stop(changed.id or "")
+
+        wait_until(lambda: pool_ready(server) == 1, "the pool to refill")
+        pooled = client.browsers.create(timeout=5)
+        assert server.manager.get(pooled.id or "").from_pool
+        client.browsers.stop(pooled.id or "")
+    assert hooks.calls == [
+        ("prepare", changed.id),
+        ("started", changed.id, False),
+        ("finished", changed.id, "stopped"),
+        ("prepare", pooled.id),
+        ("started", pooled.id, True),
+        ("finished", pooled.id, "stopped"),
+    ]
