@@ -32,3 +32,6 @@ class ServerConfig:
     minute_seconds: float = 60.0
     data_dir: Path | None = None  # None: BU_CDP_HOME or the platform's user data folder
     public_url: str | None = None  # base URL clients reach the server at, if not the request's
+    # Where finished recordings are kept. None: <data_dir>/recordings, else
+    # $BU_CDP_HOME/recordings, else bu-cdp-recordings in the system temp folder.
+    recordings_dir: Path | None = None

@@ -1,0 +1,153 @@
+"""Does recording slow the user's page? The same page workload with and without recording.
+
+    .venv/bin/python bench/recording_overhead.py [--rounds 5] [--iterations 4]
+
+Baseline: a browser created without ``enable_recording``. Each round runs the workload once on
+a recorded browser and once on a plain one, in alternating order, side by side on one local
+server (in this process, as the embedded default runs: the encoder competes with the user's
+own Python code too). The workload, timed from the first navigation to the last evaluate:
+navigations between local pages, JavaScript loops (``evaluate``), scrolling a long page and an
+animation that keeps the screencast busy. Prints each run and the ratio of the medians
+(recorded / plain); the target is at most 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import Page, sync_playwright
+
+from bu_cdp import BrowserUse
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.thread import ServerThread
+
+ANIMATED = """<!doctype html><title>animated</title>
+<style>
+  body { margin: 0; font: 18px sans-serif; }
+  .box { position: fixed; top: 40px; width: 120px; height: 120px; background: #3451b2;
+         animation: slide 1.2s ease-in-out infinite alternate; }
+  @keyframes slide { from { left: 0 } to { left: 900px } }
+  section { height: 600px; padding: 20px; border-bottom: 1px solid #ccc; }
+</style>
+<div class="box"></div>
+<canvas id="c" width="400" height="200" style="position:fixed;bottom:0;right:0"></canvas>
+<script>
+  const ctx = document.getElementById("c").getContext("2d");
+  (function draw(t) {
+    ctx.fillStyle = `hsl(${(t / 10) % 360}, 70%, 50%)`;
+    ctx.fillRect(0, 0, 400, 200);
+    requestAnimationFrame(draw);
+  })(0);
+  for (let i = 0; i < 30; i++) {
+    const s = document.createElement("section");
+    s.textContent = "Section " + i + " " + "lorem ipsum ".repeat(80);
+    document.body.appendChild(s);
+  }
+</script>"""
+
+PLAIN = "<!doctype html><title>plain</title><h1>A plain page</h1>" + "<p>text</p>" * 200
+
+WORK_JS = """() => {
+  let x = 0;
+  for (let i = 0; i < 3e6; i++) x = (x * 31 + i) % 1000003;
+  return x;
+}"""
+
+
+class _Pages(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = (ANIMATED if self.path.startswith("/animated") else PLAIN).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def workload(page: Page, base: str, iterations: int) -> float:
+    started = time.perf_counter()
+    for i in range(iterations):
+        page.goto(f"{base}/animated?{i}")
+        for _ in range(3):
+            page.evaluate(WORK_JS)
+        for _ in range(20):
+            page.evaluate("window.scrollBy(0, 250)")
+            page.evaluate("new Promise(r => requestAnimationFrame(() => r()))")
+        page.goto(f"{base}/plain?{i}")
+        page.evaluate(WORK_JS)
+    return time.perf_counter() - started
+
+
+def run_once(
+    client: BrowserUse, base: str, iterations: int, record: bool
+) -> tuple[float, float, bool]:
+    """(workload seconds, stop seconds, whether a recording came out)."""
+    browser = client.browsers.create(enable_recording=record, timeout=10)
+    try:
+        with sync_playwright() as pw:
+            cdp = pw.chromium.connect_over_cdp(browser.cdp_url or "")
+            page = cdp.contexts[0].pages[0]
+            page.goto(f"{base}/plain?warmup")
+            seconds = workload(page, base, iterations)
+            cdp.close()
+    finally:
+        stop_started = time.perf_counter()
+        client.browsers.stop(browser.id or "")
+        stop_seconds = time.perf_counter() - stop_started
+    recorded = client.browsers.get(browser.id or "").recording_url is not None
+    return seconds, stop_seconds, recorded
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=4)
+    args = parser.parse_args()
+
+    pages = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    threading.Thread(target=pages.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{pages.server_address[1]}"
+    config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    stops: dict[bool, list[float]] = {False: [], True: []}
+    with (
+        ServerThread(config) as server,
+        BrowserUse(base_url=server.base_url, api_key=config.api_key) as client,
+    ):
+        for round_number in range(args.rounds):
+            order = (False, True) if round_number % 2 == 0 else (True, False)
+            for record in order:
+                seconds, stop_seconds, recorded = run_once(client, base, args.iterations, record)
+                assert recorded == record, "a recording must exist exactly when asked for"
+                times[record].append(seconds)
+                stops[record].append(stop_seconds)
+                label = "recorded" if record else "plain   "
+                print(
+                    f"round {round_number + 1} {label} workload {seconds:6.2f}s"
+                    f"  stop {stop_seconds:5.2f}s"
+                )
+    pages.shutdown()
+    plain, recorded = statistics.median(times[False]), statistics.median(times[True])
+    print(f"median workload: plain {plain:.2f}s, recorded {recorded:.2f}s")
+    print(
+        f"median stop: plain {statistics.median(stops[False]):.2f}s, "
+        f"recorded {statistics.median(stops[True]):.2f}s (the recorded stop finishes the video)"
+    )
+    print(f"ratio recorded/plain: {recorded / plain:.3f}  (target <= 1.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

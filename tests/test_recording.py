@@ -1,0 +1,102 @@
+"""Recordings: a browser created with enable_recording leaves a video a browser can play."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from datetime import datetime
+from pathlib import Path
+
+import av
+import httpx
+from playwright.sync_api import sync_playwright
+
+from bu_cdp import BrowserUse
+from bu_cdp.server.recording import RecordingStore
+from bu_cdp.server.thread import ServerThread
+from tests.support.pages import PageServer
+
+
+def _client(server: ServerThread) -> BrowserUse:
+    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
+
+
+def _lifetime(browser: object) -> float:
+    extra = browser.model_extra or {}  # type: ignore[attr-defined]
+    created = datetime.fromisoformat(extra["created_at"])
+    stopped = datetime.fromisoformat(extra["stopped_at"])
+    return (stopped - created).total_seconds()
+
+
+def test_recorded_browser_leaves_a_video_as_long_as_its_life(
+    make_server: object, pages: PageServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "recordings"
+    server = make_server(recordings_dir=folder)  # type: ignore[operator]
+    with _client(server) as client:
+        browser = client.browsers.create(enable_recording=True, timeout=5)
+        assert browser.recording_url is None  # not before the stop
+        with sync_playwright() as pw:
+            cdp = pw.chromium.connect_over_cdp(browser.cdp_url or "")
+            page = cdp.contexts[0].pages[0]
+            page.goto(pages.url + "/")
+            time.sleep(0.8)
+            page.goto(pages.url + "/about")
+            time.sleep(0.8)
+            page.set_content("<body style='background:#c33'><h1>The end</h1>")
+            cdp.close()
+        time.sleep(1.5)  # nothing moves now: the video must still cover this time
+        client.browsers.stop(browser.id or "")
+        stopped = client.browsers.get(browser.id or "")
+    assert stopped.recording_url is not None
+    assert stopped.recording_url.startswith(
+        server.base_url.removesuffix("/api/v3") + "/recordings/"
+    )
+
+    answer = httpx.get(stopped.recording_url)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "video/webm"
+    with av.open(io.BytesIO(answer.content)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "vp8"
+        duration = (container.duration or 0) / av.time_base
+        pictures = [hashlib.sha1(bytes(f.planes[0])).digest() for f in container.decode(stream)]
+
+    lifetime = _lifetime(stopped)
+    assert duration > 0
+    assert abs(duration - lifetime) < max(1.0, 0.2 * lifetime), (duration, lifetime)
+    # Blank, Home, About, the red end: the picture changed over time, and in that order.
+    assert len(set(pictures)) >= 3
+    assert pictures[0] != pictures[-1]
+
+    # The file is kept in the recordings folder, and only the right token opens it.
+    assert [p.suffix for p in folder.iterdir()] == [".webm"]
+    wrong = stopped.recording_url.rsplit("/", 1)[0] + "/wrong.webm"
+    assert httpx.get(wrong).status_code == 404
+
+
+def test_without_enable_recording_nothing_is_recorded(make_server: object, tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    server = make_server(recordings_dir=folder)  # type: ignore[operator]
+    with _client(server) as client:
+        browser = client.browsers.create(timeout=5)
+        assert not server.app.state.screencasts.running(browser.id)  # no screencast at all
+        assert not server.app.state.recorder.recording(browser.id)
+        time.sleep(0.3)
+        client.browsers.stop(browser.id or "")
+        stopped = client.browsers.get(browser.id or "")
+    assert stopped.recording_url is None
+    assert "recording_url" not in (stopped.model_extra or {})
+    assert not folder.exists() or not any(folder.iterdir())
+    assert RecordingStore(folder).url_path(browser.id or "") is None
+
+
+def test_recording_store_finds_only_safe_names(tmp_path: Path) -> None:
+    store = RecordingStore(tmp_path)
+    (tmp_path / "b1.secret-token.webm").write_bytes(b"video")
+    assert store.url_path("b1") == "/recordings/b1/secret-token.webm"
+    assert store.open("b1", "secret-token") == tmp_path / "b1.secret-token.webm"
+    assert store.open("b1", "other") is None
+    assert store.url_path("*") is None and store.open("../b1", "secret-token") is None
+    assert store.url_path("b2") is None
