@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import httpx
+import websockets.sync.client
 from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
@@ -41,7 +42,12 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
             cdp = pw.chromium.connect_over_cdp(browser.cdp_url or "")
             page = cdp.contexts[0].pages[0]
             page.goto(pages.url + "/")
+            # Someone watches for a moment: the recording shares the screencast and goes on.
+            with websockets.sync.client.connect("ws" + (browser.live_url or "")[4:] + "/ws") as ws:
+                while not isinstance(ws.recv(timeout=10), bytes):
+                    pass
             time.sleep(0.8)
+            assert server.app.state.screencasts.running(browser.id)
             page.goto(pages.url + "/about")
             time.sleep(0.8)
             page.set_content("<body style='background:#c33'><h1>The end</h1>")

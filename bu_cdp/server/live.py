@@ -35,7 +35,7 @@ def live_path(browser: ManagedBrowser) -> str:
 
 @cache
 def live_page() -> str:
-    return resources.files("bu_cdp.server").joinpath("static/live.html").read_text("utf-8")
+    return resources.files("bu_cdp.server").joinpath("live.html").read_text("utf-8")
 
 
 class LiveViewHooks(BrowserHooks):
