@@ -20,6 +20,7 @@ import statistics
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -91,24 +92,57 @@ def workload(page: Page, base: str, iterations: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(chromium_pid: int) -> float:
+    """CPU time so far of everything recording could add to (Linux): the browser's Chromium
+    processes (one process group), this process (the server and the client), and its
+    encoder children."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            ours = int(fields[2]) == chromium_pid or (
+                int(fields[1]) == os.getpid()
+                and b"bu_cdp.server.encoder" in (entry / "cmdline").read_bytes()
+            )
+            if ours:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class Run:
+    seconds: float  # the workload's wall time
+    cpu: float  # CPU seconds it cost, all processes together
+    stop: float  # the stop's wall time (a recorded stop finishes the video)
+
+
 def run_once(
-    client: BrowserUse, base: str, iterations: int, record: bool
-) -> tuple[float, float, bool]:
-    """(workload seconds, stop seconds, whether a recording came out)."""
+    server: ServerThread, client: BrowserUse, base: str, iterations: int, record: bool
+) -> Run:
     browser = client.browsers.create(enable_recording=record, timeout=10)
+    process = server.manager.get(browser.id or "").process
+    assert process is not None
     try:
         with sync_playwright() as pw:
             cdp = pw.chromium.connect_over_cdp(browser.cdp_url or "")
             page = cdp.contexts[0].pages[0]
             page.goto(f"{base}/plain?warmup")
+            cpu_before = cpu_seconds(process.pid)
             seconds = workload(page, base, iterations)
+            cpu = cpu_seconds(process.pid) - cpu_before
             cdp.close()
     finally:
         stop_started = time.perf_counter()
         client.browsers.stop(browser.id or "")
         stop_seconds = time.perf_counter() - stop_started
     recorded = client.browsers.get(browser.id or "").recording_url is not None
-    return seconds, stop_seconds, recorded
+    assert recorded == record, "a recording must exist exactly when asked for"
+    return Run(seconds, cpu, stop_seconds)
 
 
 def main() -> int:
@@ -121,8 +155,7 @@ def main() -> int:
     threading.Thread(target=pages.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{pages.server_address[1]}"
     config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0)
-    times: dict[bool, list[float]] = {False: [], True: []}
-    stops: dict[bool, list[float]] = {False: [], True: []}
+    runs: dict[bool, list[Run]] = {False: [], True: []}
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with (
         ServerThread(config) as server,
@@ -131,25 +164,33 @@ def main() -> int:
         for round_number in range(args.rounds):
             order = (False, True) if round_number % 2 == 0 else (True, False)
             for record in order:
-                seconds, stop_seconds, recorded = run_once(client, base, args.iterations, record)
-                assert recorded == record, "a recording must exist exactly when asked for"
-                times[record].append(seconds)
-                stops[record].append(stop_seconds)
+                runs[record].append(run_once(server, client, base, args.iterations, record))
+            plain, recorded = runs[False][-1], runs[True][-1]
             print(
-                f"round {round_number + 1:2d}: plain {times[False][-1]:5.2f}s, "
-                f"recorded {times[True][-1]:5.2f}s, "
-                f"ratio {times[True][-1] / times[False][-1]:.2f}"
+                f"round {round_number + 1:2d}: plain {plain.seconds:5.2f}s ({plain.cpu:5.2f}s CPU),"
+                f" recorded {recorded.seconds:5.2f}s ({recorded.cpu:5.2f}s CPU),"
+                f" ratio {recorded.seconds / plain.seconds:.2f}"
             )
     pages.shutdown()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
-    plain, recorded = statistics.median(times[False]), statistics.median(times[True])
-    paired = statistics.median(r / p for r, p in zip(times[True], times[False], strict=True))
-    print(f"median workload: plain {plain:.2f}s, recorded {recorded:.2f}s")
-    print(
-        f"median stop: plain {statistics.median(stops[False]):.2f}s, "
-        f"recorded {statistics.median(stops[True]):.2f}s (a recorded stop finishes the video)"
+
+    def median(record: bool, what: str) -> float:
+        return statistics.median(getattr(run, what) for run in runs[record])
+
+    paired = statistics.median(
+        r.seconds / p.seconds for r, p in zip(runs[True], runs[False], strict=True)
     )
-    print(f"ratio of medians, recorded/plain: {recorded / plain:.2f}")
+    print(
+        f"median workload: plain {median(False, 'seconds'):.2f}s, "
+        f"recorded {median(True, 'seconds'):.2f}s"
+    )
+    print(
+        f"median CPU: plain {median(False, 'cpu'):.2f}s, recorded {median(True, 'cpu'):.2f}s, "
+        f"ratio {median(True, 'cpu') / median(False, 'cpu'):.2f}"
+    )
+    print(f"median stop: plain {median(False, 'stop'):.2f}s, recorded {median(True, 'stop'):.2f}s")
+    of_medians = median(True, "seconds") / median(False, "seconds")
+    print(f"ratio of medians, recorded/plain: {of_medians:.2f}")
     print(f"median of the rounds' ratios:     {paired:.2f}  (target <= 1.2)")
     return 0
 
