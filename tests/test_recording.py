@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import signal
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +24,21 @@ from tests.support.pages import PageServer
 
 def _client(server: ServerThread) -> BrowserUse:
     return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
+
+
+def _encoders() -> list[int]:
+    """Encoder processes of this test process that are still running."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        ours = int(fields[1]) == os.getpid() and b"bu_cdp.server.encoder" in command
+        if ours and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 def _lifetime(browser: object) -> float:
@@ -53,8 +71,10 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
             page.set_content("<body style='background:#c33'><h1>The end</h1>")
             cdp.close()
         time.sleep(1.5)  # nothing moves now: the video must still cover this time
+        assert len(_encoders()) == 1
         client.browsers.stop(browser.id or "")
         stopped = client.browsers.get(browser.id or "")
+    assert _encoders() == []
     assert stopped.recording_url is not None
     assert stopped.recording_url.startswith(
         server.base_url.removesuffix("/api/v3") + "/recordings/"
@@ -80,6 +100,32 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
     assert [p.suffix for p in folder.iterdir()] == [".webm"]
     wrong = stopped.recording_url.rsplit("/", 1)[0] + "/wrong.webm"
     assert httpx.get(wrong).status_code == 404
+
+
+def test_a_browser_that_crashes_still_leaves_its_recording(
+    make_server: object, pages: PageServer, tmp_path: Path
+) -> None:
+    server = make_server(recordings_dir=tmp_path)  # type: ignore[operator]
+    with _client(server) as client:
+        browser = client.browsers.create(enable_recording=True, timeout=5)
+        process = server.manager.get(browser.id or "").process
+        assert process is not None
+        time.sleep(0.5)
+        os.kill(process.pid, signal.SIGKILL)
+        # The status turns at once; the video follows when the encoder has closed it.
+        _until(lambda: client.browsers.get(browser.id or "").recording_url is not None)
+        ended = client.browsers.get(browser.id or "")
+    assert ended.status == "error" and ended.recording_url is not None
+    with av.open(io.BytesIO(httpx.get(ended.recording_url).content)) as container:
+        assert (container.duration or 0) / av.time_base > 0.3
+    assert _encoders() == []
+
+
+def _until(check: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
 
 
 def test_without_enable_recording_nothing_is_recorded(make_server: object, tmp_path: Path) -> None:
