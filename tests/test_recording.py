@@ -144,6 +144,22 @@ def test_without_enable_recording_nothing_is_recorded(make_server: object, tmp_p
     assert RecordingStore(folder).url_path(browser.id or "") is None
 
 
+def test_an_unwritable_recordings_folder_is_a_clear_503(
+    make_server: object, tmp_path: Path
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("in the way")
+    server = make_server(recordings_dir=not_a_folder)  # type: ignore[operator]
+    answer = httpx.post(
+        server.base_url + "/browsers",
+        json={"enable_recording": True},
+        headers={"X-Browser-Use-API-Key": server.config.api_key},
+    )
+    assert answer.status_code == 503
+    assert "recording" in answer.json()["detail"]
+    assert server.manager.active() == []
+
+
 def test_recording_store_finds_only_safe_names(tmp_path: Path) -> None:
     store = RecordingStore(tmp_path)
     (tmp_path / "b1.secret-token.webm").write_bytes(b"video")

@@ -202,14 +202,18 @@ class RecordingHooks(BrowserHooks):
         if not browser.request.enable_recording:
             return
         assert browser.process is not None
+        want = self._want(browser)
         try:
-            cast = await self.hub.acquire(browser.id, browser.process.ws_url, self._want(browser))
+            cast = await self.hub.acquire(browser.id, browser.process.ws_url, want)
         except Exception as exc:
             raise ApiProblem(503, f"Could not start the recording: {exc}") from exc
-        partial, token = self.store.new_file(browser.id)
-        # The video covers the browser's whole life, as billed: from created_at to stopped_at.
-        size = self._want(browser).max_size
-        encoder = VideoEncoder(partial, size, browser.created_at.timestamp())
+        try:
+            partial, token = self.store.new_file(browser.id)
+            # The video covers the browser's whole life, as billed: created_at to stopped_at.
+            encoder = VideoEncoder(partial, want.max_size, browser.created_at.timestamp())
+        except OSError as exc:  # the recordings folder cannot be written, say
+            await self.hub.release(browser.id, want)
+            raise ApiProblem(503, f"Could not start the recording: {exc}") from exc
         if cast.last_frame is not None:  # already on screen before we listened
             encoder.push(cast.last_frame)
         cast.add_listener(encoder.push)
