@@ -136,6 +136,8 @@ def test_live_view_follows_the_browser_and_drives_it(
     with BrowserUse(**api) as client:
         client.browsers.stop(remote.id or "")
     expect(live.locator("#status")).to_have_text("stopped")
+    live.reload()  # and still says so when opened again
+    expect(live.locator("#status")).to_have_text("stopped")
 
 
 def test_live_view_refuses_a_wrong_token(remote: Browser, server: ServerThread) -> None:

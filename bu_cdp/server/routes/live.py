@@ -52,13 +52,16 @@ async def live_view(request: Request, browser_id: str, token: str) -> HTMLRespon
 
 @router.websocket("/live/{browser_id}/{token}/ws")
 async def live_socket(websocket: WebSocket, browser_id: str, token: str) -> None:
-    manager: BrowserManager = websocket.app.state.manager
-    browser = manager.authorize(browser_id, token)
-    if browser is None or browser.process is None:
+    browser = _browser(websocket.app.state.manager, browser_id, token)
+    if browser is None:
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the client sees 403
         return
-    hub: ScreencastHub = websocket.app.state.screencasts
     await websocket.accept()
+    if not browser.active or browser.process is None:  # the page says so, then it is over
+        await websocket.send_json({"type": "status", "status": browser.status.value})
+        await websocket.close()
+        return
+    hub: ScreencastHub = websocket.app.state.screencasts
     await watch(websocket, browser, hub)
 
 
