@@ -13,20 +13,39 @@ from bu_cdp.server import relay
 from bu_cdp.server.auth import require_api_key
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager
 from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.live import LiveViewHooks
 from bu_cdp.server.persistence import Persistence
 from bu_cdp.server.problems import ApiProblem, handle_problem
 from bu_cdp.server.proxy import ProxyHooks
-from bu_cdp.server.routes import billing, browsers, health, metrics, profiles, sessions, workspaces
+from bu_cdp.server.recording import RecordingHooks, RecordingStore
+from bu_cdp.server.routes import (
+    billing,
+    browsers,
+    health,
+    live,
+    metrics,
+    profiles,
+    sessions,
+    workspaces,
+)
 from bu_cdp.server.routes.pending import pending_router
 from bu_cdp.server.schemas import handle_invalid_request
+from bu_cdp.server.screencast import ScreencastHub
 
 API_PREFIX = "/api/v3"
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     persistence = Persistence.open(config)
-    hooks: list[BrowserHooks] = [*persistence.hooks]
-    hooks.append(ProxyHooks(config.proxies, config.proxy_connect_timeout))
+    screencasts = ScreencastHub()
+    recordings = RecordingStore(config.recordings_dir or persistence.store.data_dir / "recordings")
+    recorder = RecordingHooks(screencasts, recordings)
+    hooks: list[BrowserHooks] = [
+        *persistence.hooks,
+        ProxyHooks(config.proxies, config.proxy_connect_timeout),
+        LiveViewHooks(),
+        recorder,
+    ]
     manager = BrowserManager(config, hooks)
 
     @asynccontextmanager
@@ -45,6 +64,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     app.state.manager = manager
     app.state.persistence = persistence
+    app.state.screencasts = screencasts
+    app.state.recordings = recordings
+    app.state.recorder = recorder
     app.add_exception_handler(ApiProblem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
 
@@ -55,6 +77,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api, prefix=API_PREFIX)
     app.include_router(relay.router)
     app.include_router(health.router)
+    app.include_router(live.router)
     app.include_router(
         pending_router(app, API_PREFIX),
         prefix=API_PREFIX,

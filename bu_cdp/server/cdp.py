@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+
+log = logging.getLogger("bu_cdp.server")
 
 EventHandler = Callable[[dict[str, Any]], None]
 
@@ -53,7 +56,10 @@ class CdpConnection:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
         try:
-            await self._ws.send(json.dumps(message))
+            try:
+                await self._ws.send(json.dumps(message))
+            except websockets.ConnectionClosed as exc:
+                raise CdpError("CDP connection closed") from exc
             return await asyncio.wait_for(future, timeout)
         finally:
             self._pending.pop(message_id, None)
@@ -72,7 +78,10 @@ class CdpConnection:
                         future.set_result(message.get("result", {}))
                 else:
                     for handler in list(self._handlers):
-                        handler(message)
+                        try:
+                            handler(message)
+                        except Exception:  # one faulty listener must not end the connection
+                            log.exception("CDP event handler failed on %s", message.get("method"))
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -83,6 +92,10 @@ class CdpConnection:
     @property
     def closed(self) -> bool:
         return self._reader.done()
+
+    async def wait_closed(self) -> None:
+        """Return once the connection has ended (the browser went away, or ``close()``)."""
+        await asyncio.shield(self._reader)
 
     async def close(self) -> None:
         await self._ws.close()

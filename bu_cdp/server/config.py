@@ -44,3 +44,5 @@ class ServerConfig:
     # How /cdp/... websockets reach Chromium: "splice" joins the sockets after the token
     # check (fast, frames unparsed); "asgi" relays frame by frame through the ASGI app.
     cdp_relay: str = "splice"
+    # Where finished recordings are kept. None: <the data folder>/recordings.
+    recordings_dir: Path | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bu_cdp.models import TERMINAL_SESSION_STATUSES, SessionStatus
@@ -53,14 +54,19 @@ class Sessions:
         output: str | None = None,
         live_url: str | None = None,
         recording_url: str | None = None,
+        browser_id: str | None = None,
         steps: builtins.list[dict[str, Any]] | None = None,
         messages: builtins.list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Store a session, as an agent runner does when it starts one."""
+        """Store a session, as an agent runner does when it starts one.
+
+        ``browser_id`` is the browser the session drives: created with ``enable_recording``,
+        its recording is the session's recording.
+        """
         session_id = new_id()
         self.store.execute(
-            "INSERT INTO sessions (id, status, task, output, live_url, recording_url, steps,"
-            " messages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id, status, task, output, live_url, recording_url, browser_id,"
+            " steps, messages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id,
                 status.value,
@@ -68,6 +74,7 @@ class Sessions:
                 output,
                 live_url,
                 recording_url,
+                browser_id,
                 json.dumps(steps or []),
                 json.dumps(messages or []),
                 timestamp(now()),
@@ -107,8 +114,14 @@ class Sessions:
         messages: builtins.list[dict[str, Any]] = json.loads(self._row(session_id)["messages"])
         return messages
 
-    def recording(self, session_id: str) -> dict[str, Any]:
-        url = self._row(session_id)["recording_url"]
+    def recording(
+        self, session_id: str, browser_recording: Callable[[str], str | None]
+    ) -> dict[str, Any]:
+        """The session's recording: its own URL, else its browser's (``browser_recording``)."""
+        row = self._row(session_id)
+        url = row["recording_url"]
+        if not url and row["browser_id"]:
+            url = browser_recording(row["browser_id"])
         if not url:
             raise ApiProblem(404, f"Session {session_id!r} has no recording")
         return {"recording_url": url}

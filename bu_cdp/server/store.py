@@ -77,6 +77,8 @@ MIGRATIONS: list[Sequence[str]] = [
             stopped_at TEXT
         )""",
     ),
+    # 2: a session records through its browser; its recording is that browser's.
+    ("ALTER TABLE sessions ADD COLUMN browser_id TEXT",),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from bu_cdp.models import SessionCreate
+from bu_cdp.server.routes.live import recording_url_for
 from bu_cdp.server.sessions import Sessions
 
 router = APIRouter(tags=["Sessions"])
@@ -50,4 +51,6 @@ async def session_messages(session_id: str, request: Request) -> list[dict[str, 
 
 @router.post("/sessions/{session_id}/recording")
 async def session_recording(session_id: str, request: Request) -> dict[str, Any]:
-    return _sessions(request).recording(session_id)
+    return _sessions(request).recording(
+        session_id, lambda browser_id: recording_url_for(request, browser_id)
+    )
