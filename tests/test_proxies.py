@@ -150,18 +150,24 @@ def _authorized(upstream: AuthProxy, method: str, target: str) -> bool:
     return any(seen.authorized for seen in upstream.saw(method, target))
 
 
-def _group_of(pid: int) -> list[Path]:
-    """The /proc entries of every process of the browser (one process group per browser)."""
+def _group_of(pid: int) -> list[tuple[Path, bytes, bytes]]:
+    """Command line and environment of every process of the browser (one process group).
+
+    Read in one pass: Chromium starts and ends helper processes all the time, and one that
+    has gone by the time it is read has nothing left to show.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pid:
+                found.append(
+                    (entry, (entry / "cmdline").read_bytes(), (entry / "environ").read_bytes())
+                )
         except OSError:
             continue
-        if int(fields[2]) == pid:
-            found.append(entry)
     return found
 
 
@@ -216,9 +222,9 @@ def test_credentials_appear_in_no_process_list_api_answer_or_log(
     assert managed.process is not None
     group = _group_of(managed.process.pid)
     assert len(group) > 1  # the browser process and its helpers
-    for entry in group:
-        _assert_no_secret((entry / "cmdline").read_bytes(), f"the command line of {entry}")
-        _assert_no_secret((entry / "environ").read_bytes(), f"the environment of {entry}")
+    for entry, cmdline, environ in group:
+        _assert_no_secret(cmdline, f"the command line of {entry}")
+        _assert_no_secret(environ, f"the environment of {entry}")
     main_cmdline = (Path("/proc") / str(managed.process.pid) / "cmdline").read_bytes()
     assert b"--proxy-server=http://127.0.0.1:" in main_cmdline  # its own forwarder
     assert b"--proxy-bypass-list=<-loopback>" in main_cmdline
