@@ -95,6 +95,30 @@ class BrowserConnectError(BuCdpError):
     """Playwright could not connect to a browser's CDP endpoint."""
 
 
+class ProfileLookupError(BuCdpError, LookupError):
+    """``profile=`` named no profile, or more than one; the message says which and what to do."""
+
+
+class SessionError(BuCdpError):
+    """An agent session did not give a usable result; ``session`` is its last known state."""
+
+    def __init__(self, message: str, *, session: Any = None) -> None:
+        super().__init__(message)
+        self.session = session
+
+
+class SessionFailedError(SessionError):
+    """The session ended with status ``error`` or ``timed_out``."""
+
+
+class SessionTimeoutError(SessionError, TimeoutError):
+    """The client stopped waiting for the session (its ``timeout=`` passed)."""
+
+
+class SessionOutputError(SessionError, ValueError):
+    """The session's output does not fit the ``output_schema`` it was asked for."""
+
+
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,

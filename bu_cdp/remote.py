@@ -1,23 +1,36 @@
 """``remote_browser()``: a Playwright page on a browser made through the v3 API, always stopped.
 
-``RemoteBrowser`` and ``AsyncRemoteBrowser`` are two thin faces over one procedure
-(``_BrowserLife``), written once with ``bu_cdp._effects``: create the browser, connect
-Playwright over its ``cdp_url``, find the page, and on the way out disconnect and stop.
+``RemoteBrowser`` and ``AsyncRemoteBrowser`` are two thin faces over one implementation,
+``_BrowserLife``, whose procedures (``bu_cdp._effects``) do everything once: find the profile,
+create or look up the browser, connect Playwright over its ``cdp_url`` (bounded, retried while
+the browser comes up), find the page, reconnect once if asked, and on the way out disconnect,
+stop (or leave running, when asked) and wait for the recording.
+
+Nothing here logs or raises an API key, a CDP address or a token: only browser ids, hosts and
+live-view URLs.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import difflib
 import logging
+import re
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
+from bu_cdp import _exits, ledger
 from bu_cdp._effects import Call, Pause, Procedure, run_async, run_sync
-from bu_cdp.errors import BrowserConnectError
-from bu_cdp.models import Browser
+from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError, ProfileLookupError
+from bu_cdp.models import Browser, BrowserStatus, CustomProxy
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncPwBrowser
@@ -29,66 +42,269 @@ if TYPE_CHECKING:
 
     from bu_cdp.client import AsyncBrowserUse, BrowserUse
 
+__all__ = [
+    "AsyncRemoteBrowser",
+    "BrowserOptions",
+    "RemoteBrowser",
+    "async_remote_browser",
+    "remote_browser",
+]
+
 log = logging.getLogger("bu_cdp")
 
 DEFAULT_CONNECT_TIMEOUT = 30.0
+DEFAULT_RECORDING_TIMEOUT = 30.0
+MAX_TIMEOUT_MINUTES = 240
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class BrowserOptions(TypedDict, total=False):
+    """What a remote browser looks like. Every key is optional."""
+
+    profile: str  # a profile id, or a profile name looked up with profiles.list(query=)
+    profile_id: str  # a profile id, used as it is
+    create_profile: bool  # create the profile named by ``profile`` when there is none
+    proxy_country_code: str
+    custom_proxy: CustomProxy | dict[str, Any]
+    screen: tuple[int, int]  # browser window and page viewport, in CSS pixels
+    timeout: int  # server-side lifetime in minutes (at most 240): the last line of defence
+    enable_recording: bool  # after the stop, wait for ``recording_url``
+    recording_timeout: float  # seconds to wait for the recording URL after the stop
+    keep_alive: bool  # leave the browser running after the block (reattach with attach())
+    connect_timeout: float  # seconds for the whole CDP connect, retries included
+    reconnect: bool  # reconnect once if the CDP socket drops while the browser is active
+
+
+_OPTION_NAMES = frozenset(BrowserOptions.__annotations__)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Checked options: every mistake a TypeError or ValueError at the call, not a 422 later."""
+
+    fields: dict[str, Any]  # the create request's fields, without the profile
+    profile: str | None
+    profile_id: str | None
+    create_profile: bool
+    screen: tuple[int, int] | None
+    enable_recording: bool
+    recording_timeout: float
+    keep_alive: bool
+    connect_timeout: float
+    reconnect: bool
+
+
+def _plan(caller: str, options: dict[str, Any]) -> _Plan:
+    for name in options:
+        if name not in _OPTION_NAMES:
+            close = difflib.get_close_matches(name, sorted(_OPTION_NAMES), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}{hint}")
+    o = {k: v for k, v in options.items() if v is not None}
+
+    profile, profile_id = o.get("profile"), o.get("profile_id")
+    if profile is not None and profile_id is not None:
+        raise TypeError(f"{caller}(): give profile= or profile_id=, not both")
+    for name in ("profile", "profile_id", "proxy_country_code"):
+        if name in o and (not isinstance(o[name], str) or not o[name]):
+            raise TypeError(f"{caller}(): {name} must be a non-empty string, got {o[name]!r}")
+    create_profile = bool(o.get("create_profile", False))
+    if create_profile and profile is None:
+        raise TypeError(f"{caller}(): create_profile=True needs profile='<name>'")
+
+    screen = o.get("screen")
+    if screen is not None:
+        if not (
+            isinstance(screen, tuple | list)
+            and len(screen) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in screen)
+        ):
+            raise ValueError(f"screen must be (width, height) in pixels, got {screen!r}")
+        screen = (int(screen[0]), int(screen[1]))
+
+    timeout = o.get("timeout")
+    if timeout is not None and (
+        not isinstance(timeout, int)
+        or isinstance(timeout, bool)
+        or not 1 <= timeout <= MAX_TIMEOUT_MINUTES
+    ):
+        raise ValueError(
+            f"timeout is in minutes, 1 to {MAX_TIMEOUT_MINUTES}, got {timeout!r}"
+            " (connect_timeout= is the one in seconds)"
+        )
+
+    proxy = o.get("custom_proxy")
+    if isinstance(proxy, dict):
+        try:
+            proxy = CustomProxy.model_validate(proxy)
+        except ValidationError as exc:
+            detail = "; ".join(
+                f"custom_proxy.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ValueError(detail) from None
+    elif proxy is not None and not isinstance(proxy, CustomProxy):
+        raise TypeError(f"custom_proxy must be a dict or CustomProxy, got {type(proxy).__name__}")
+
+    connect_timeout = float(o.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
+    recording_timeout = float(o.get("recording_timeout", DEFAULT_RECORDING_TIMEOUT))
+    if connect_timeout <= 0:
+        raise ValueError(f"connect_timeout must be positive seconds, got {connect_timeout!r}")
+    if recording_timeout < 0:
+        raise ValueError(f"recording_timeout must be seconds >= 0, got {recording_timeout!r}")
+
+    enable_recording = bool(o.get("enable_recording", False))
+    fields: dict[str, Any] = {
+        "proxy_country_code": o.get("proxy_country_code"),
+        "custom_proxy": proxy,
+        "timeout": timeout,
+        "enable_recording": True if enable_recording else None,
+    }
+    if screen is not None:
+        fields["browserScreenWidth"], fields["browserScreenHeight"] = screen
+    return _Plan(
+        fields={k: v for k, v in fields.items() if v is not None},
+        profile=profile,
+        profile_id=profile_id,
+        create_profile=create_profile,
+        screen=screen,
+        enable_recording=enable_recording,
+        recording_timeout=recording_timeout,
+        keep_alive=bool(o.get("keep_alive", False)),
+        connect_timeout=connect_timeout,
+        reconnect=bool(o.get("reconnect", False)),
+    )
+
+
+def _is_cdp_address(target: str) -> bool:
+    return target.split("://", 1)[0].lower() in ("ws", "wss", "http", "https")
 
 
 class _BrowserLife:
-    """The one implementation: what happens to a remote browser from create to stop."""
+    """The one implementation: what happens to a remote browser from create (or attach) to stop."""
 
-    def __init__(
-        self,
-        *,
-        profile_id: str | None = None,
-        proxy_country_code: str | None = None,
-        custom_proxy: dict[str, Any] | None = None,
-        screen: tuple[int, int] | None = None,
-        timeout: int | None = None,
-        enable_recording: bool | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    ) -> None:
-        if screen is not None and (
-            len(screen) != 2 or not all(isinstance(v, int) and v > 0 for v in screen)
-        ):
-            raise ValueError(f"screen must be (width, height) in pixels, got {screen!r}")
-        self.fields: dict[str, Any] = {
-            "profile_id": profile_id,
-            "proxy_country_code": proxy_country_code,
-            "custom_proxy": custom_proxy,
-            "timeout": timeout,
-            "enable_recording": enable_recording,
-        }
-        if screen is not None:
-            self.fields["browserScreenWidth"], self.fields["browserScreenHeight"] = screen
-        self.fields = {k: v for k, v in self.fields.items() if v is not None}
-        self.connect_timeout = connect_timeout
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.attach_to: str | None = None  # a browser id or a cdp_url: attach, do not create
+        self.stop_attached = False
         self.record: Browser | None = None
         self.browser: Any = None
         self.context: Any = None
         self.page: Any = None
+        self.owns = False  # this handle stops the browser at the end
+        self.created = False  # this handle created it
+        self.closing = False
+        self.dropped = False  # the CDP socket went away while the block ran
+        self.reconnects_left = 1 if plan.reconnect else 0
+        self._where: tuple[str, str | None, bool] | None = None  # base_url, api key, embedded
 
-    def open(self, client: Any, browser_type: Any) -> Procedure[None]:
-        started = time.monotonic()
-        self.record = yield Call(client.browsers, "create", kwargs=self.fields)
-        log.info("created browser %s in %.2fs", self.record.id, time.monotonic() - started)
+    @property
+    def needs_client(self) -> bool:
+        """Attaching by CDP address needs no API at all (so no embedded server is started)."""
+        return not (self.attach_to is not None and _is_cdp_address(self.attach_to))
+
+    @property
+    def id(self) -> str | None:
+        return self.record.id if self.record is not None else None
+
+    # -- open ------------------------------------------------------------------------------
+
+    def open(
+        self,
+        client: Any,
+        browser_type: Any,
+        on_disconnected: Callable[[Any], Any] | None = None,
+    ) -> Procedure[None]:
+        target = getattr(client, "target", None)
+        if target is not None:
+            self._where = (target.base_url, target.api_key, target.embedded)
+        if self.attach_to is None:
+            yield from self._create(client)
+        else:
+            yield from self._find(client)
         try:
-            yield from self._connect(browser_type)
-            contexts = self.browser.contexts
-            self.context = contexts[0] if contexts else (yield Call(self.browser, "new_context"))
-            pages = self.context.pages
-            self.page = pages[0] if pages else (yield Call(self.context, "new_page"))
+            yield from self._connect(client, browser_type, on_disconnected)
+            yield from self._pick_page()
         except BaseException:
-            yield from self.close(client)
+            yield from self.close(client, failed=True)
             raise
 
-    def _connect(self, browser_type: Any) -> Procedure[None]:
-        """Connect within ``connect_timeout``, retrying while a new browser is coming up."""
-        assert self.record is not None and self.record.cdp_url
-        url = self.record.cdp_url
-        deadline = time.monotonic() + self.connect_timeout
-        delay = 0.2
+    def _create(self, client: Any) -> Procedure[None]:
+        fields = dict(self.plan.fields)
+        profile_id = yield from self._profile_id(client)
+        if profile_id is not None:
+            fields["profile_id"] = profile_id
         started = time.monotonic()
+        self.record = yield Call(client.browsers, "create", kwargs=fields)
+        self.created = self.owns = True
+        self._track()
+        if self._where is not None:
+            ledger.record("created", self.id, self._where[0], embedded=self._where[2])
+        log.info("created browser %s in %.2fs", self.id, time.monotonic() - started)
+        live = self.record.live_url
+        if live and (self.plan.enable_recording or self.plan.keep_alive):
+            # Asked for so a person can watch; the only address ever logged (it opens the
+            # live view, so it is not written for browsers nobody asked to watch).
+            log.info("watch browser %s live at %s", self.id, live)
+
+    def _profile_id(self, client: Any) -> Procedure[str | None]:
+        """The id of the profile asked for: ``profile_id=`` as is; ``profile=`` an id as is,
+        otherwise a name matched exactly among ``profiles.list(query=name)``."""
+        if self.plan.profile_id is not None:
+            return self.plan.profile_id
+        wanted = self.plan.profile
+        if wanted is None:
+            return None
+        if _UUID.match(wanted):
+            return wanted
+        found = yield Call(client.profiles, "list", kwargs={"query": wanted})
+        matches = [p for p in found if p.name == wanted and p.id]
+        if len(matches) == 1:
+            log.debug("profile %r is %s", wanted, matches[0].id)
+            return str(matches[0].id)
+        if matches:
+            ids = ", ".join(str(p.id) for p in matches)
+            raise ProfileLookupError(
+                f"{len(matches)} profiles are named {wanted!r} ({ids}); "
+                "pass profile_id= to choose one"
+            )
+        if self.plan.create_profile:
+            made = yield Call(client.profiles, "create", (wanted,))
+            log.info("created profile %r (%s)", wanted, made.id)
+            return str(made.id)
+        raise ProfileLookupError(
+            f"no profile named {wanted!r}; pass create_profile=True to create it "
+            f"(or profile_id= if {wanted!r} is an id)"
+        )
+
+    def _find(self, client: Any) -> Procedure[None]:
+        """Attach: look up a browser that already runs."""
+        assert self.attach_to is not None
+        if _is_cdp_address(self.attach_to):
+            self.record = Browser(cdp_url=self.attach_to, status=BrowserStatus.ACTIVE)
+            return
+        self.record = yield Call(client.browsers, "get", (self.attach_to,))
+        if self.record.status not in (None, BrowserStatus.ACTIVE):
+            raise BrowserConnectError(
+                f"browser {self.attach_to} is {self.record.status}: there is nothing to attach to"
+            )
+        if self.stop_attached:
+            self.owns = True
+            self._track()
+
+    def _connect(
+        self, client: Any, browser_type: Any, on_disconnected: Callable[[Any], Any] | None
+    ) -> Procedure[None]:
+        """Connect within ``connect_timeout``, retrying while a new browser is coming up."""
+        assert self.record is not None
+        url = self.record.cdp_url
+        name = f"browser {self.id}" if self.id else "the browser"
+        if not url:
+            raise BrowserConnectError(f"{name} has no cdp_url to connect to")
+        bound = self.plan.connect_timeout
+        started = time.monotonic()
+        deadline = started + bound
+        delay = 0.2
         while True:
             left = deadline - time.monotonic()
             try:
@@ -97,31 +313,179 @@ class _BrowserLife:
                 )
                 break
             except Exception as exc:
+                reason = _redact(_first_line(exc), url)
                 if time.monotonic() + delay >= deadline:
                     raise BrowserConnectError(
-                        f"could not connect to browser {self.record.id} at "
-                        f"{_host_of(url)} within {self.connect_timeout:.0f}s: "
-                        f"{_redact(str(exc), url)}"
+                        f"could not connect to {name} at {_host_of(url)} within {bound:g}s: "
+                        f"{reason}"
                     ) from None
-                log.debug("connect to browser %s failed, retrying: %s", self.record.id, exc)
+                log.debug("connect to %s failed, retrying: %s", name, reason)
+            # A browser that has ended will never come up: say so now, not at the deadline.
+            if client is not None and self.id:
+                try:
+                    now = yield Call(client.browsers, "get", (self.id,))
+                except BuCdpError:
+                    now = None
+                if now is not None and now.status not in (None, BrowserStatus.ACTIVE):
+                    raise BrowserConnectError(
+                        f"could not connect to {name} at {_host_of(url)}: it is {now.status}"
+                    )
             yield Pause(delay)
             delay = min(delay * 2, 2.0)
-        log.info("connected to browser %s in %.2fs", self.record.id, time.monotonic() - started)
+        self.dropped = False
+        if on_disconnected is not None and self.reconnects_left > 0:
+            self.browser.on("disconnected", on_disconnected)
+        log.info("connected to %s at %s in %.2fs", name, _host_of(url), time.monotonic() - started)
 
-    def close(self, client: Any) -> Procedure[None]:
-        """Disconnect, then stop the browser; the stop happens even if disconnecting fails."""
+    def _pick_page(self) -> Procedure[None]:
+        contexts = self.browser.contexts
+        self.context = contexts[0] if contexts else (yield Call(self.browser, "new_context"))
+        pages = self.context.pages
+        self.page = pages[0] if pages else (yield Call(self.context, "new_page"))
+        if self.plan.screen is not None:
+            # The server sizes the window; where a window frame eats into it, the page's
+            # viewport is set so the page still sees exactly the size asked for.
+            width, height = self.plan.screen
+            size = {"width": width, "height": height}
+            seen = yield Call(self.page, "evaluate", ("[innerWidth, innerHeight]",))
+            if tuple(seen) != self.plan.screen:
+                log.debug("viewport %s is not the screen %s: setting it", seen, self.plan.screen)
+                yield Call(self.page, "set_viewport_size", (size,))
+            # New tabs and popups open at Chromium's default window size: give them the screen.
+            # (Sync Playwright runs this call in the handler; async schedules the coroutine.)
+            self.context.on("page", lambda page: page.set_viewport_size(size))
+
+    # -- while it runs ---------------------------------------------------------------------
+
+    def disconnected(self) -> bool:
+        """Note a dropped CDP socket; True when a reconnect should follow."""
+        if self.closing:
+            return False
+        self.dropped = True
+        log.warning("CDP connection to browser %s dropped", self.id or "(attached)")
+        return self.reconnects_left > 0
+
+    def reconnect(self, client: Any, browser_type: Any) -> Procedure[bool]:
+        """Reconnect once after a drop, if the browser is still active; refresh the objects."""
+        if self.closing or not self.dropped or self.reconnects_left <= 0:
+            return False
+        self.reconnects_left -= 1
+        if client is not None and self.id:
+            now = yield Call(client.browsers, "get", (self.id,))
+            if now.status not in (None, BrowserStatus.ACTIVE):
+                log.warning("browser %s is %s: not reconnecting", self.id, now.status)
+                return False
+        started = time.monotonic()
+        self.browser = None
+        yield from self._connect(client, browser_type, None)
+        yield from self._pick_page()
+        log.info("reconnected to browser %s in %.2fs", self.id, time.monotonic() - started)
+        return True
+
+    # -- close -----------------------------------------------------------------------------
+
+    def close(self, client: Any, *, failed: bool = False) -> Procedure[None]:
+        """Disconnect, then stop the browser (or leave it running, when that was asked).
+
+        The stop happens even if disconnecting fails; a stop that fails is retried at exit.
+        A browser that could not be opened (``failed``) is stopped even with keep_alive: nobody
+        ever had it.
+        """
+        self.closing = True
         try:
             if self.browser is not None:
                 try:
                     yield Call(self.browser, "close")
                 except Exception as exc:
-                    log.debug("disconnect from browser failed: %s", exc)
+                    log.debug("disconnect from browser %s failed: %s", self.id, type(exc).__name__)
                 self.browser = None
         finally:
-            if self.record is not None and self.record.id and self.record.status != "stopped":
-                started = time.monotonic()
-                self.record = yield Call(client.browsers, "stop", (self.record.id,))
-                log.info("stopped browser %s in %.2fs", self.record.id, time.monotonic() - started)
+            if self.owns and (failed or not self.plan.keep_alive):
+                yield from self._stop(client)
+            elif self.created:
+                self._leave_running()
+            elif self.id:
+                log.info("disconnected from browser %s; it keeps running (attached)", self.id)
+
+    def _stop(self, client: Any) -> Procedure[None]:
+        assert self.record is not None and self.record.id
+        browser_id = self.record.id
+        if self.record.status != BrowserStatus.STOPPED:
+            started = time.monotonic()
+            try:
+                self.record = yield Call(client.browsers, "stop", (browser_id,))
+                log.info("stopped browser %s in %.2fs", browser_id, time.monotonic() - started)
+            except NotFoundError:
+                log.warning("browser %s was already gone when stopped", browser_id)
+            except BaseException as exc:
+                log.warning(
+                    "could not stop browser %s (%s); it is stopped again at exit",
+                    browser_id,
+                    type(exc).__name__,
+                )
+                raise
+        self._untrack()
+        if self._where is not None:
+            ledger.record("stopped", browser_id, self._where[0])
+        if self.plan.enable_recording:
+            yield from self._await_recording(client)
+
+    def _await_recording(self, client: Any) -> Procedure[None]:
+        """Poll, with backoff and a bound, until the stopped browser's recording URL is there."""
+        assert self.record is not None and self.record.id
+        if self.record.recording_url:
+            return
+        started = time.monotonic()
+        deadline = started + self.plan.recording_timeout
+        delay = 0.25
+        while (left := deadline - time.monotonic()) > 0:
+            yield Pause(min(delay, left))
+            delay = min(delay * 2, 4.0)
+            try:
+                now = yield Call(client.browsers, "get", (self.record.id,))
+            except BuCdpError as exc:
+                log.warning("recording of browser %s: %s", self.record.id, exc)
+                return
+            if now.recording_url:
+                self.record = now
+                log.info(
+                    "recording of browser %s ready after %.1fs",
+                    self.record.id,
+                    time.monotonic() - started,
+                )
+                return
+        log.warning(
+            "recording of browser %s not ready after %gs; ask later with "
+            "client.browsers.get(%r).recording_url",
+            self.record.id,
+            self.plan.recording_timeout,
+            self.record.id,
+        )
+
+    def _leave_running(self) -> None:
+        assert self.record is not None and self.record.id
+        self._untrack()
+        if self._where is not None:
+            ledger.record("kept", self.record.id, self._where[0])
+        minutes = (self.record.model_extra or {}).get("timeout") or self.plan.fields.get("timeout")
+        until = f"its {minutes}-minute timeout" if minutes else "its server-side timeout"
+        log.info(
+            "browser %s left running (keep_alive=True) until stopped or %s; reattach with "
+            "RemoteBrowser.attach(%r); stop with client.browsers.stop(%r) "
+            "or `bu-cdp browsers stop --leaked --include-kept`",
+            self.record.id,
+            until,
+            self.record.id,
+            self.record.id,
+        )
+
+    def _track(self) -> None:
+        if self._where is not None and self.id:
+            _exits.track(self._where[0], self._where[1], self.id)
+
+    def _untrack(self) -> None:
+        if self._where is not None and self.id:
+            _exits.untrack(self._where[0], self.id)
 
 
 def _host_of(url: str) -> str:
@@ -129,24 +493,36 @@ def _host_of(url: str) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else "") or type(exc).__name__
+
+
 def _redact(text: str, cdp_url: str) -> str:
-    """Remove the CDP address (it carries the browser's token) from an error message."""
-    path = urlsplit(cdp_url).path
-    text = text.replace(cdp_url, "<cdp_url>")
-    return text.replace(path, "/<token>") if len(path) > 1 else text
+    """Remove the CDP address, and any token in it, from a message."""
+    parts = urlsplit(cdp_url)
+    secrets = [cdp_url, parts.query, parts.path if len(parts.path) > 1 else ""]
+    secrets += [segment for segment in parts.path.split("/") if len(segment) >= 16]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+# -- the faces -----------------------------------------------------------------------------
 
 
 class _Handle:
-    """What both faces show: the browser's id, addresses and Playwright objects."""
+    """What both faces show: the browser's id, addresses and status."""
 
     _life: _BrowserLife
 
     @property
     def id(self) -> str | None:
-        return self._life.record.id if self._life.record else None
+        return self._life.id
 
     @property
     def cdp_url(self) -> str | None:
+        """The CDP address. It carries the browser's token: keep it out of logs."""
         return self._life.record.cdp_url if self._life.record else None
 
     @property
@@ -155,6 +531,7 @@ class _Handle:
 
     @property
     def recording_url(self) -> str | None:
+        """After the block, with ``enable_recording=True``: where the recording is."""
         return self._life.record.recording_url if self._life.record else None
 
     @property
@@ -165,13 +542,51 @@ class _Handle:
         return f"{type(self).__name__}(id={self.id!r}, status={self.status!r})"
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def _thread_playwright() -> Iterator[Playwright]:
+    """This thread's sync Playwright, shared by its handles: sync Playwright allows only one
+    per thread, and nested blocks are common. Stopped when the last handle is done with it."""
+    shared: list[Any] | None = getattr(_local, "playwright", None)
+    if shared is None:
+        from playwright.sync_api import sync_playwright
+
+        shared = _local.playwright = [sync_playwright().start(), 0]
+        if threading.current_thread() is threading.main_thread():
+            # A block entered and never left keeps it running: stop it at exit, after the
+            # sweep has stopped the browsers (atexit runs hooks last-registered first).
+            atexit.register(_stop_main_playwright, shared)
+    shared[1] += 1
+    try:
+        yield shared[0]
+    finally:
+        shared[1] -= 1
+        if shared[1] == 0:
+            _local.playwright = None
+            shared[0].stop()
+            if threading.current_thread() is threading.main_thread():
+                atexit.unregister(_stop_main_playwright)
+
+
+def _stop_main_playwright(shared: list[Any]) -> None:
+    if shared[1] > 0:
+        shared[1] = 0
+        _local.playwright = None
+        with contextlib.suppress(Exception):
+            shared[0].stop()
+
+
 class RemoteBrowser(_Handle):
     """``with RemoteBrowser(**options) as rb:`` — ``rb.page``, ``rb.context``, ``rb.browser``.
 
-    Options: ``profile_id``, ``proxy_country_code``, ``custom_proxy``, ``screen=(w, h)``,
-    ``timeout`` (minutes), ``enable_recording``, ``connect_timeout`` (seconds), and where
-    browsers come from: ``base_url``, ``api_key`` or a ready ``client``. Pass ``playwright``
-    to share one Playwright instance between browsers.
+    Options (all optional, see ``BrowserOptions``): ``profile`` (id or name),
+    ``create_profile``, ``profile_id``, ``proxy_country_code``, ``custom_proxy``,
+    ``screen=(w, h)``, ``timeout`` (minutes), ``enable_recording``, ``recording_timeout``,
+    ``keep_alive``, ``connect_timeout`` (seconds), ``reconnect``. Where browsers come from:
+    ``base_url``, ``api_key`` or a ready ``client``; pass ``playwright`` to share one
+    Playwright between browsers. ``RemoteBrowser.attach(...)`` joins a running browser.
     """
 
     def __init__(
@@ -181,40 +596,89 @@ class RemoteBrowser(_Handle):
         api_key: str | None = None,
         client: BrowserUse | None = None,
         playwright: Playwright | None = None,
-        **options: Any,
+        **options: Unpack[BrowserOptions],
     ) -> None:
-        self._life = _BrowserLife(**options)
+        self._life = _BrowserLife(_plan(type(self).__name__, dict(options)))
         self._base_url, self._api_key = base_url, api_key
         self._client = client
         self._playwright = playwright
         self._owned = contextlib.ExitStack()
 
+    @classmethod
+    def attach(
+        cls,
+        browser: str,
+        *,
+        stop: bool = False,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        client: BrowserUse | None = None,
+        playwright: Playwright | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        reconnect: bool = False,
+    ) -> RemoteBrowser:
+        """Join a browser that already runs: by id (its ``cdp_url`` comes from the API) or by
+        ``cdp_url``. It is left running after the block unless ``stop=True`` (an id only)."""
+        handle = cls(
+            base_url=base_url,
+            api_key=api_key,
+            client=client,
+            playwright=playwright,
+            connect_timeout=connect_timeout,
+            reconnect=reconnect,
+        )
+        _set_attach(handle._life, browser, stop, f"{cls.__name__}.attach")
+        return handle
+
     @property
     def page(self) -> Page:
+        self._reconnect_if_dropped()
         return self._life.page  # type: ignore[no-any-return]
 
     @property
     def context(self) -> BrowserContext:
+        self._reconnect_if_dropped()
         return self._life.context  # type: ignore[no-any-return]
 
     @property
     def browser(self) -> PwBrowser:
+        self._reconnect_if_dropped()
         return self._life.browser  # type: ignore[no-any-return]
 
+    def reconnect(self) -> bool:
+        """Reconnect now if the CDP socket dropped (``reconnect=True``); True if it did."""
+        if self._playwright is None:
+            return False
+        return run_sync(self._life.reconnect(self._client, self._playwright.chromium))
+
+    def _reconnect_if_dropped(self) -> None:
+        # Sync Playwright cannot connect from inside its own event handler, so the reconnect
+        # happens here, the next time the program asks for a Playwright object.
+        if self._life.dropped and self._life.reconnects_left > 0 and not self._life.closing:
+            self.reconnect()
+
+    def _on_disconnected(self, _browser: Any) -> None:
+        self._life.disconnected()
+
     def __enter__(self) -> RemoteBrowser:
-        with self._owned as owned:
-            if self._client is None:
-                from bu_cdp.client import BrowserUse
+        _exits.block_entered()
+        try:
+            with self._owned as owned:
+                if self._client is None and self._life.needs_client:
+                    from bu_cdp.client import BrowserUse
 
-                self._client = owned.enter_context(
-                    BrowserUse(base_url=self._base_url, api_key=self._api_key)
+                    self._client = owned.enter_context(
+                        BrowserUse(base_url=self._base_url, api_key=self._api_key)
+                    )
+                if self._playwright is None:
+                    self._playwright = owned.enter_context(_thread_playwright())
+                run_sync(
+                    self._life.open(self._client, self._playwright.chromium, self._on_disconnected)
                 )
-            if self._playwright is None:
-                from playwright.sync_api import sync_playwright
-
-                self._playwright = owned.enter_context(sync_playwright())
-            run_sync(self._life.open(self._client, self._playwright.chromium))
-            self._owned = owned.pop_all()
+                self._owned = owned.pop_all()
+        except BaseException:
+            _exits.block_left()
+            raise
         return self
 
     def __exit__(
@@ -223,12 +687,19 @@ class RemoteBrowser(_Handle):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        with self._owned:
-            run_sync(self._life.close(self._client))
+        try:
+            with self._owned:
+                run_sync(self._life.close(self._client))
+        finally:
+            _exits.block_left()
 
 
 class AsyncRemoteBrowser(_Handle):
-    """``async with AsyncRemoteBrowser(**options) as rb:`` — the async twin of RemoteBrowser."""
+    """``async with AsyncRemoteBrowser(**options) as rb:`` — the async twin of RemoteBrowser.
+
+    After a dropped CDP socket (``reconnect=True``) the handle reconnects in the background at
+    once; ``await rb.reconnect()`` waits for that.
+    """
 
     def __init__(
         self,
@@ -237,13 +708,39 @@ class AsyncRemoteBrowser(_Handle):
         api_key: str | None = None,
         client: AsyncBrowserUse | None = None,
         playwright: AsyncPlaywright | None = None,
-        **options: Any,
+        **options: Unpack[BrowserOptions],
     ) -> None:
-        self._life = _BrowserLife(**options)
+        self._life = _BrowserLife(_plan(type(self).__name__, dict(options)))
         self._base_url, self._api_key = base_url, api_key
         self._client = client
         self._playwright = playwright
         self._owned = contextlib.AsyncExitStack()
+        self._reconnecting: Any = None  # the background reconnect, an asyncio.Task
+
+    @classmethod
+    def attach(
+        cls,
+        browser: str,
+        *,
+        stop: bool = False,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        client: AsyncBrowserUse | None = None,
+        playwright: AsyncPlaywright | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        reconnect: bool = False,
+    ) -> AsyncRemoteBrowser:
+        """The async twin of ``RemoteBrowser.attach``."""
+        handle = cls(
+            base_url=base_url,
+            api_key=api_key,
+            client=client,
+            playwright=playwright,
+            connect_timeout=connect_timeout,
+            reconnect=reconnect,
+        )
+        _set_attach(handle._life, browser, stop, f"{cls.__name__}.attach")
+        return handle
 
     @property
     def page(self) -> AsyncPage:
@@ -257,20 +754,50 @@ class AsyncRemoteBrowser(_Handle):
     def browser(self) -> AsyncPwBrowser:
         return self._life.browser  # type: ignore[no-any-return]
 
+    async def reconnect(self) -> bool:
+        """Reconnect if the CDP socket dropped, or wait for the reconnect under way."""
+        import asyncio
+
+        if self._reconnecting is not None:
+            task, self._reconnecting = self._reconnecting, None
+            done: bool = await asyncio.shield(task)
+            return done
+        if self._playwright is None:
+            return False
+        return await run_async(self._life.reconnect(self._client, self._playwright.chromium))
+
+    async def _on_disconnected(self, _browser: Any) -> None:
+        import asyncio
+
+        if self._life.disconnected() and self._playwright is not None:
+            procedure = self._life.reconnect(self._client, self._playwright.chromium)
+            self._reconnecting = asyncio.ensure_future(run_async(procedure))
+            try:
+                await asyncio.shield(self._reconnecting)
+            except Exception as exc:
+                log.error("reconnect to browser %s failed: %s", self.id, exc)
+
     async def __aenter__(self) -> AsyncRemoteBrowser:
-        async with self._owned as owned:
-            if self._client is None:
-                from bu_cdp.client import AsyncBrowserUse
+        _exits.block_entered()
+        try:
+            async with self._owned as owned:
+                if self._client is None and self._life.needs_client:
+                    from bu_cdp.client import AsyncBrowserUse
 
-                self._client = await owned.enter_async_context(
-                    AsyncBrowserUse(base_url=self._base_url, api_key=self._api_key)
+                    self._client = await owned.enter_async_context(
+                        AsyncBrowserUse(base_url=self._base_url, api_key=self._api_key)
+                    )
+                if self._playwright is None:
+                    from playwright.async_api import async_playwright
+
+                    self._playwright = await owned.enter_async_context(async_playwright())
+                await run_async(
+                    self._life.open(self._client, self._playwright.chromium, self._on_disconnected)
                 )
-            if self._playwright is None:
-                from playwright.async_api import async_playwright
-
-                self._playwright = await owned.enter_async_context(async_playwright())
-            await run_async(self._life.open(self._client, self._playwright.chromium))
-            self._owned = owned.pop_all()
+                self._owned = owned.pop_all()
+        except BaseException:
+            _exits.block_left()
+            raise
         return self
 
     async def __aexit__(
@@ -279,22 +806,63 @@ class AsyncRemoteBrowser(_Handle):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        async with self._owned:
-            await run_async(self._life.close(self._client))
+        try:
+            async with self._owned:
+                await run_async(self._life.close(self._client))
+        finally:
+            _exits.block_left()
+
+
+def _set_attach(life: _BrowserLife, browser: str, stop: bool, caller: str) -> None:
+    if not isinstance(browser, str) or not browser:
+        raise TypeError(f"{caller}() needs a browser id or a cdp_url, got {browser!r}")
+    if stop and _is_cdp_address(browser):
+        raise ValueError(f"{caller}(stop=True) needs a browser id: a cdp_url cannot be stopped")
+    life.attach_to = browser
+    life.stop_attached = stop
+
+
+def remote_browser(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    client: BrowserUse | None = None,
+    playwright: Playwright | None = None,
+    **options: Unpack[BrowserOptions],
+) -> contextlib.AbstractContextManager[Page]:
+    """``with remote_browser() as page:`` — a Playwright Page on a fresh remote browser.
+
+    Takes the options of ``RemoteBrowser`` (checked here, at the call). The browser is stopped
+    on every way out.
+    """
+    handle = RemoteBrowser(
+        base_url=base_url, api_key=api_key, client=client, playwright=playwright, **options
+    )
+    return _page_of(handle)
 
 
 @contextlib.contextmanager
-def remote_browser(**options: Any) -> Iterator[Page]:
-    """``with remote_browser() as page:`` — a Playwright Page on a fresh remote browser.
-
-    Takes the options of ``RemoteBrowser``. The browser is stopped on every way out.
-    """
-    with RemoteBrowser(**options) as handle:
+def _page_of(handle: RemoteBrowser) -> Iterator[Page]:
+    with handle:
         yield handle.page
 
 
-@contextlib.asynccontextmanager
-async def async_remote_browser(**options: Any) -> AsyncIterator[AsyncPage]:
+def async_remote_browser(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    client: AsyncBrowserUse | None = None,
+    playwright: AsyncPlaywright | None = None,
+    **options: Unpack[BrowserOptions],
+) -> contextlib.AbstractAsyncContextManager[AsyncPage]:
     """``async with async_remote_browser() as page:`` — the async twin of remote_browser()."""
-    async with AsyncRemoteBrowser(**options) as handle:
+    handle = AsyncRemoteBrowser(
+        base_url=base_url, api_key=api_key, client=client, playwright=playwright, **options
+    )
+    return _async_page_of(handle)
+
+
+@contextlib.asynccontextmanager
+async def _async_page_of(handle: AsyncRemoteBrowser) -> AsyncIterator[AsyncPage]:
+    async with handle:
         yield handle.page

@@ -25,6 +25,11 @@ for _name in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL"):
 SESSION_TMP = Path(tempfile.mkdtemp(prefix="bu-cdp-tests-"))
 os.environ["TMPDIR"] = str(SESSION_TMP)
 tempfile.tempdir = str(SESSION_TMP)
+# Servers without a data_dir of their own (the shared one, the embedded default) keep their
+# profiles, workspaces and ledger here, never in the developer's own data folder.
+os.environ["BU_CDP_HOME"] = str(SESSION_TMP / "bu-cdp-home")
+# The ledger of created browsers (bu_cdp.ledger) goes there too, not into the user's home.
+os.environ["BU_CDP_LEDGER"] = str(SESSION_TMP / "browsers.jsonl")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,55 +1,356 @@
-"""The pytest plugin, run with pytester in a subprocess against the real server and Chromium."""
+"""The pytest plugin, run with pytester in a subprocess against the real server and Chromium.
+
+Each inner run writes the ids of the browsers its tests used to ``ids.txt``; the outer test
+then asks the API whether every one of them was stopped.
+"""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
+from bu_cdp import BrowserUse
+from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+{extra}
+"""
 
-@pytest.fixture
-def env_for(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+# Inner tests call record(handle) to write down the browsers they used.
+RECORD = """
+import os, pathlib
+import pytest
+
+URL = "{url}"
+
+def record(handle, note=""):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "-")
+    with pathlib.Path("ids.txt").open("a") as ids:
+        ids.write(f"{{handle.id}} {{worker}} {{note}}\\n")
+"""
+
+
+def point_at(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
     monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
+    return {"base_url": server.base_url, "api_key": server.config.api_key}
 
 
-def test_remote_browser_fixture_gives_a_page(
-    pytester: pytest.Pytester, pages: PageServer, env_for: None
+def inner(pytester: pytest.Pytester, pages: PageServer, tests: str, ini: str = "") -> None:
+    pytester.makeini(INI.format(extra=ini))
+    pytester.makepyfile(RECORD.format(url=pages.url) + tests)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def recorded(pytester: pytest.Pytester) -> list[list[str]]:
+    return [line.split() for line in (pytester.path / "ids.txt").read_text().splitlines()]
+
+
+def assert_all_stopped(api: dict[str, str], ids: list[str]) -> None:
+    assert ids
+    with BrowserUse(**api) as client:
+        states = {browser_id: client.browsers.get(browser_id).status for browser_id in ids}
+    assert set(states.values()) == {"stopped"}, states
+
+
+def is_png(path: Path) -> bool:
+    return path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def is_trace(path: Path) -> bool:
+    with zipfile.ZipFile(path) as trace:
+        return any(name.endswith(".trace") for name in trace.namelist())
+
+
+class PublishLinks(BrowserHooks):
+    """Stands in for the live-view and recording features: publishes both addresses."""
+
+    async def started(self, browser: ManagedBrowser) -> None:
+        browser.links["live_url"] = f"/live/{browser.id}"
+
+    async def finished(self, browser: ManagedBrowser) -> None:
+        browser.links["recording_url"] = f"/recordings/{browser.id}.mp4"
+
+
+FIXTURES_AND_FAILURES = """
+def test_fixtures(remote_browser, remote_browser_handle, bu_client, new_remote_browser):
+    handle = remote_browser_handle
+    record(handle)
+    remote_browser.goto(URL + "/about")
+    assert remote_browser.title() == "About us"
+    assert handle.page is remote_browser and handle.context is remote_browser.context
+    assert handle.cdp_url.startswith("ws://") and handle.live_url.endswith(handle.id)
+    assert handle.context in handle.browser.contexts
+    assert bu_client.browsers.get(handle.id).status == "active"
+    # A second browser for the same test, with options of its own.
+    other = new_remote_browser(screen=(800, 600))
+    record(other)
+    assert other.id != handle.id
+    other.page.goto(URL + "/size")
+    assert other.page.title() == "800x600"
+
+def test_sync_failure(remote_browser_handle):
+    record(remote_browser_handle, "sync-failure")
+    remote_browser_handle.page.goto(URL + "/about")
+    assert False, "sync failure on purpose"
+
+async def test_async_failure(async_remote_browser_handle, async_remote_browser):
+    record(async_remote_browser_handle)
+    await async_remote_browser.goto(URL + "/about")
+    assert await async_remote_browser.title() == "About us"
+    assert False, "async failure on purpose"
+
+@pytest.fixture
+def broken(remote_browser_handle):
+    record(remote_browser_handle)
+    raise RuntimeError("fixture broken on purpose")
+
+def test_with_a_broken_fixture(broken):
+    pass
+"""
+
+
+def test_fixtures_and_what_a_failure_leaves_behind(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    make_server: Callable[..., ServerThread],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pytester.makepyfile(
-        f"""
-        def test_title(remote_browser):
-            remote_browser.goto("{pages.url}/about")
-            assert remote_browser.title() == "About us"
-        """
+    server = make_server()
+    server.manager.hooks.append(PublishLinks())
+    api = point_at(server, monkeypatch)
+    inner(pytester, pages, FIXTURES_AND_FAILURES)
+    result = run(pytester, "--bu-tracing", "retain-on-failure", "--junitxml", "junit.xml")
+    result.assert_outcomes(passed=1, failed=2, errors=1)
+    result.stdout.fnmatch_lines(["*sync failure on purpose*", "*async failure on purpose*"])
+    ids = [line[0] for line in recorded(pytester)]
+    assert len(set(ids)) == 5
+    assert_all_stopped(api, ids)
+
+    # Screenshots and traces of the failures only, each under the test's own folder.
+    output = pytester.path / "test-results"
+    failed = ["sync_failure", "async_failure", "with_a_broken_fixture"]
+    assert sorted(p.name for p in output.iterdir() if p.is_dir()) == [
+        f"test_fixtures_and_what_a_failure_leaves_behind.py-test_{name}" for name in sorted(failed)
+    ]
+    for folder in output.iterdir():
+        if folder.is_dir():
+            assert is_png(folder / "screenshot.png") and is_trace(folder / "trace.zip"), folder
+
+    # The browser's id and addresses, and the artifacts, in the JUnit XML...
+    failing_id = next(line[0] for line in recorded(pytester) if line[-1] == "sync-failure")
+    case = next(
+        c for c in ET.parse(pytester.path / "junit.xml").iter("testcase")
+        if c.get("name") == "test_sync_failure"
+    )  # fmt: skip
+    properties = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
+    assert properties["bu_browser_id"] == failing_id
+    root = server.base_url.removesuffix("/api/v3")
+    assert properties["bu_live_url"] == f"{root}/live/{failing_id}"
+    assert properties["bu_recording_url"] == f"{root}/recordings/{failing_id}.mp4"
+    assert Path(properties["bu_screenshot"]).name == "screenshot.png"
+    assert Path(properties["bu_trace"]).name == "trace.zip"
+    # ... and in the terminal summary.
+    result.stdout.fnmatch_lines(
+        [
+            "*remote browsers of failed tests*",
+            "*::test_sync_failure",
+            f"*browser_id: {failing_id}",
+        ]
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
 
 
-def test_options_are_passed_through(pytester: pytest.Pytester, env_for: None) -> None:
-    pytester.makepyfile(
-        """
-        def test_options(remote_browser_options):
-            assert remote_browser_options == {"profile_id": "p-1", "proxy_country_code": "de"}
-        """
+OPTIONS_AND_SCOPE = """
+pytestmark = pytest.mark.remote_browser(profile=None, proxy_country_code=None)
+
+def test_suite_options(remote_browser_options):
+    assert remote_browser_options == {
+        "profile": "env-profile",  # only in the environment
+        "proxy_country_code": "it",  # ini beats environment
+        "screen": (800, 600),  # ini beats environment
+        "timeout": 9,  # command line beats ini
+    }
+
+def test_first(remote_browser_handle):
+    record(remote_browser_handle, "9")
+    page = remote_browser_handle.page
+    page.goto(URL + "/login?user=ann")
+    page.evaluate("localStorage.setItem('seen', 'yes')")
+    assert page.context is not remote_browser_handle.remote.context
+    assert "profile" not in remote_browser_handle.options  # unset by the module's marker
+
+def test_second_same_browser_fresh_context(remote_browser_handle):
+    record(remote_browser_handle, "9")
+    page = remote_browser_handle.page
+    page.goto(URL + "/whoami")
+    assert page.title() == "anonymous"
+    assert page.evaluate("localStorage.getItem('seen')") is None
+    assert len(remote_browser_handle.browser.contexts) == 2  # its own and the default one
+    page.goto(URL + "/size")
+    assert page.title() == "800x600"
+
+@pytest.mark.remote_browser(screen=(640, 480), timeout=3)
+def test_other_options_other_browser(remote_browser_handle):
+    record(remote_browser_handle, "3")
+    remote_browser_handle.page.goto(URL + "/size")
+    assert remote_browser_handle.page.title() == "640x480"
+
+@pytest.mark.remote_browser(screeen=(640, 480))
+def test_misspelt_marker(remote_browser):
+    pass
+
+@pytest.mark.remote_browser(timeout="soon")
+def test_bad_marker_value(remote_browser):
+    pass
+"""
+
+
+def test_options_markers_and_module_scope(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    server: ServerThread,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Marker > command line > ini > environment; in the module scope, tests asking for the
+    same options share one browser, each with a fresh context."""
+    api = point_at(server, monkeypatch)
+    monkeypatch.setenv("BU_CDP_PROFILE", "env-profile")
+    monkeypatch.setenv("BU_CDP_PROXY_COUNTRY", "fr")
+    monkeypatch.setenv("BU_CDP_SCREEN", "1000x700")
+    ini = "bu_scope = module\nbu_proxy_country = it\nbu_screen = 800x600\nbu_timeout = 7"
+    inner(pytester, pages, OPTIONS_AND_SCOPE, ini)
+    result = run(pytester, "--bu-timeout", "9", "--bu-screenshot", "on")
+    # A bad marker fails its own test, with a message naming the mistake; the run goes on.
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_misspelt_marker*",
+            "@pytest.mark.remote_browser got an unknown keyword 'screeen'; known: profile, *",
+            "*ERROR at setup of test_bad_marker_value*",
+            "@pytest.mark.remote_browser: timeout='soon', expected whole minutes from 1 to 240",
+        ],
+        consecutive=True,
     )
-    result = pytester.runpytest_subprocess("--bu-profile", "p-1", "--bu-proxy-country", "de")
-    result.assert_outcomes(passed=1)
+    (first, _, _), (second, _, _), (other, _, _) = recorded(pytester)
+    assert first == second != other
+    assert server.manager.get(first).timeout_minutes == 9
+    assert server.manager.get(other).timeout_minutes == 3
+    assert_all_stopped(api, [first, other])
+    # --bu-screenshot on: a screenshot of every test that had a browser, passed or not.
+    assert len(list((pytester.path / "test-results").glob("*/screenshot.png"))) == 3
 
 
-def test_fixture_uses_the_embedded_default_without_configuration(
+XDIST = """
+def test_passes(remote_browser_handle):
+    record(remote_browser_handle)
+
+def test_fails(remote_browser_handle):
+    record(remote_browser_handle)
+    assert False
+"""
+
+
+def test_xdist_workers_stop_their_browsers_and_keep_their_artifacts(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    server: ServerThread,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = point_at(server, monkeypatch)
+    inner(pytester, pages, XDIST)
+    output = pytester.mkdir("artifacts")
+    (output / ".bu-cdp-output").touch()  # made by an earlier run of the plugin...
+    (output / "stale.txt").touch()  # ... whose artifacts the controller clears
+    result = run(pytester, "-n", "2", "--bu-output", "artifacts")
+    result.assert_outcomes(passed=1, failed=1)
+    lines = recorded(pytester)
+    assert sorted(worker for _, worker in lines) == ["gw0", "gw1"]
+    assert_all_stopped(api, [browser_id for browser_id, _ in lines])
+    assert not (output / "stale.txt").exists()
+    name = "test_xdist_workers_stop_their_browsers_and_keep_their_artifacts.py-test_fails"
+    assert is_png(output / name / "screenshot.png")
+    result.stdout.fnmatch_lines(["*remote browsers of failed tests*", "*::test_fails"])
+
+
+SLOW = """
+import time
+
+def test_slow(remote_browser_handle):
+    record(remote_browser_handle)
+    pathlib.Path("started").touch()
+    time.sleep(120)
+"""
+
+
+def test_sigterm_stops_the_browser_of_a_running_test(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    server: ServerThread,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM is what a CI cancel sends; the plugin turns it into an interruption, like
+    Ctrl-C, so fixtures are torn down."""
+    api = point_at(server, monkeypatch)
+    inner(pytester, pages, SLOW)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    with (pytester.path / "out.txt").open("w") as out:
+        process = subprocess.Popen(command, cwd=pytester.path, stdout=out, stderr=out)
+        try:
+            started = pytester.path / "started"
+            deadline = time.monotonic() + 60
+            while not started.exists() and process.poll() is None:
+                assert time.monotonic() < deadline, "the inner test never started"
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    output = (pytester.path / "out.txt").read_text()
+    assert code == pytest.ExitCode.INTERRUPTED, output
+    assert "SIGTERM received: stopping remote browsers" in output
+    assert_all_stopped(api, [line[0] for line in recorded(pytester)])
+
+
+EMBEDDED = """
+def test_server_gone(remote_browser_handle, bu_client):
+    from bu_cdp.embedded import embedded_server
+
+    assert bu_client.base_url == embedded_server().base_url
+    remote_browser_handle.page.goto(URL + "/about")
+    assert remote_browser_handle.page.title() == "About us"
+    embedded_server().stop()  # takes the browser with it: stopping it through the API fails
+"""
+
+
+def test_embedded_default_and_a_browser_that_cannot_be_stopped(
     pytester: pytest.Pytester, pages: PageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without any configuration the embedded server is used. A browser that cannot be
+    stopped is the test's teardown error, with a clear message: no INTERNALERROR."""
     monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
     monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
-    pytester.makepyfile(
-        f"""
-        def test_home(remote_browser):
-            remote_browser.goto("{pages.url}/")
-            assert remote_browser.title() == "Home"
-        """
+    inner(pytester, pages, EMBEDDED)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_server_gone*", "could not stop remote browser *"]
     )
-    result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")

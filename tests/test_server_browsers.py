@@ -107,7 +107,18 @@ def test_cdp_url_is_refused_with_a_wrong_token(api: dict[str, str]) -> None:
             client.browsers.stop(browser.id or "")
 
 
-def test_operations_not_served_yet_answer_501(api: dict[str, str]) -> None:
-    with BrowserUse(**api) as client:
-        with pytest.raises(errors.NotSupportedError, match="not implemented"):
-            client.billing.balance()
+async def test_operations_not_served_yet_answer_501() -> None:
+    # Every operation of the spec is served now; an app without routes shows the fallback.
+    from fastapi import FastAPI
+
+    from bu_cdp.server.problems import ApiProblem, handle_problem
+    from bu_cdp.server.routes.pending import pending_router
+
+    app = FastAPI()
+    app.add_exception_handler(ApiProblem, handle_problem)
+    app.include_router(pending_router(app, "/api/v3"), prefix="/api/v3")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://local") as http:
+        answer = await http.get("/api/v3/billing/balance")
+    assert answer.status_code == 501
+    assert "not implemented" in answer.json()["detail"]

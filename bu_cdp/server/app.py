@@ -6,37 +6,51 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from bu_cdp import __version__
 from bu_cdp.server import relay
 from bu_cdp.server.auth import require_api_key
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager
 from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.persistence import Persistence
 from bu_cdp.server.problems import ApiProblem, handle_problem
-from bu_cdp.server.routes import browsers
+from bu_cdp.server.proxy import ProxyHooks
+from bu_cdp.server.routes import billing, browsers, profiles, sessions, workspaces
 from bu_cdp.server.routes.pending import pending_router
+from bu_cdp.server.schemas import handle_invalid_request
 
 API_PREFIX = "/api/v3"
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    hooks: list[BrowserHooks] = []
+    persistence = Persistence.open(config)
+    hooks: list[BrowserHooks] = [*persistence.hooks]
+    hooks.append(ProxyHooks(config.proxies, config.proxy_connect_timeout))
     manager = BrowserManager(config, hooks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await persistence.start()
         try:
             yield
         finally:
-            await manager.shutdown()
+            try:
+                await manager.shutdown()
+            finally:
+                await persistence.stop()
 
     app = FastAPI(title="bu-cdp local server", version=__version__, lifespan=lifespan)
     app.state.config = config
     app.state.manager = manager
+    app.state.persistence = persistence
     app.add_exception_handler(ApiProblem, handle_problem)
+    app.add_exception_handler(RequestValidationError, handle_invalid_request)
 
     api = APIRouter(dependencies=[Depends(require_api_key)])
     api.include_router(browsers.router)
+    for feature in (profiles, workspaces, billing, sessions):
+        api.include_router(feature.router)
     app.include_router(api, prefix=API_PREFIX)
     app.include_router(relay.router)
     app.include_router(

@@ -48,6 +48,9 @@ class ManagedBrowser:
     # (for example "live_url": "/live/<id>/<token>"); the routes make them absolute.
     links: dict[str, str] = field(default_factory=dict)
     process: chromium.ChromiumProcess | None = None
+    # Close Chromium over CDP before killing it, so it writes its profile out (set by hooks
+    # whose user data must survive the browser, such as profiles).
+    graceful_close: bool = False
     # Closers of open CDP relays and live views, run when the browser ends.
     closers: set[Callable[[], Awaitable[None]]] = field(default_factory=set)
     _ending: bool = False
@@ -216,6 +219,8 @@ class BrowserManager:
             with contextlib.suppress(Exception):
                 await close()
         if browser.process is not None:
+            if browser.graceful_close:
+                await browser.process.close_gracefully()
             await browser.process.kill()
         for hook in reversed(hooks):
             try:

@@ -112,3 +112,13 @@ async def set_content_size(cdp: CdpConnection, width: int, height: int) -> None:
         "Browser.setContentsSize",
         {"windowId": window["windowId"], "width": width, "height": height},
     )
+
+
+async def close_browser(ws_url: str, timeout: float = 5.0) -> None:
+    """Ask Chromium to quit by itself (``Browser.close``): it writes cookies and storage first."""
+    cdp = await CdpConnection.connect(ws_url, timeout=timeout)
+    try:
+        with contextlib.suppress(CdpError):  # it may go before it answers
+            await cdp.send("Browser.close", timeout=timeout)
+    finally:
+        await cdp.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.server.cdp import close_browser
 
 CHROMIUM_ENV = "BU_CDP_CHROMIUM"
 
@@ -127,6 +128,17 @@ class ChromiumProcess:
     @property
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    async def close_gracefully(self, timeout: float = 5.0) -> None:
+        """Let Chromium quit by itself, so its profile is whole on disk; kill it if it lingers."""
+
+        async def close_and_wait() -> None:
+            await close_browser(self.ws_url, timeout)
+            await self.process.wait()
+
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(close_and_wait(), timeout)
+        await self.kill()
 
     async def kill(self) -> None:
         """Kill the whole process group (renderers, GPU, zygotes) and reap the main process."""

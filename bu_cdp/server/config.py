@@ -32,3 +32,10 @@ class ServerConfig:
     minute_seconds: float = 60.0
     data_dir: Path | None = None  # None: BU_CDP_HOME or the platform's user data folder
     public_url: str | None = None  # base URL clients reach the server at, if not the request's
+    # Country code -> upstream proxy URL ("us": "http://user:pass@host:port"), for browsers
+    # created with proxy_country_code; see docs/proxies.md.
+    proxies: dict[str, str] = field(default_factory=dict, repr=False)  # URLs hold passwords
+    proxy_connect_timeout: float = 10.0  # seconds to reach an upstream proxy before a page fails
+    price_per_browser_hour: float = 0.0  # billing: cost of one browser-hour
+    credit: float | None = None  # billing: None is no limit; used up, creating answers 402
+    max_upload_bytes: int = 1 << 30  # largest workspace upload (file bytes of one request)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+import ipaddress
+from typing import Any
+
+from fastapi import Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AliasChoices, Field, field_validator
 
 from bu_cdp import models
 
@@ -11,11 +18,44 @@ MAX_SCREEN = (3840, 2160)
 
 
 class CustomProxyRequest(models.CustomProxy):
+    """An upstream HTTP proxy for one browser (docs/proxies.md).
+
+    ``host`` and ``port`` are required; ``username``/``password`` are sent to the proxy as
+    Basic ``Proxy-Authorization``; ``scheme`` may be left out or be ``http``.
+    """
+
     host: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")
     port: int = Field(ge=1, le=65535)
-    username: str | None = Field(default=None, max_length=256)
-    password: str | None = Field(default=None, max_length=256)
-    scheme: str | None = Field(default=None, pattern=r"^(http|https|socks5)$")
+    # Basic authentication joins user and password with ":", so the user cannot hold one.
+    username: str | None = Field(
+        default=None, max_length=256, pattern=r"^[^:\x00-\x1f\x7f]*$", repr=False
+    )
+    password: str | None = Field(default=None, max_length=256, repr=False)
+    scheme: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _bare_host(cls, host: str) -> str:
+        """A host name or an IP address, IPv6 with or without brackets (kept without)."""
+        bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if ":" in bare:
+            try:
+                ipaddress.IPv6Address(bare)
+            except ValueError:
+                raise ValueError("host must not include a port: give it in port") from None
+        elif not bare or "[" in bare or "]" in bare:
+            raise ValueError("host must be a host name or an IP address")
+        return bare
+
+    @field_validator("scheme")
+    @classmethod
+    def _only_http(cls, scheme: str | None) -> str | None:
+        if scheme is not None and scheme.lower() != "http":
+            raise ValueError(
+                f"only http proxies are supported (plain requests and CONNECT tunnels), "
+                f"not {scheme!r}"
+            )
+        return scheme
 
 
 class BrowserCreateRequest(models.BrowserCreate):
@@ -38,3 +78,19 @@ class BrowserCreateRequest(models.BrowserCreate):
         validation_alias=AliasChoices("browserScreenHeight", "browser_screen_height"),
         serialization_alias="browserScreenHeight",
     )
+
+
+# Request fields whose values may hold credentials: a 422 about them names the field and the
+# problem but never echoes what was sent.
+SECRET_FIELDS = frozenset({"custom_proxy"})
+
+
+async def handle_invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 answer, without the rejected input of secret fields."""
+    assert isinstance(exc, RequestValidationError)
+    errors: list[dict[str, Any]] = []
+    for error in exc.errors():
+        if SECRET_FIELDS.intersection(str(part) for part in error.get("loc", ())):
+            error = {key: value for key, value in error.items() if key not in ("input", "ctx")}
+        errors.append(error)
+    return await request_validation_exception_handler(request, RequestValidationError(errors))

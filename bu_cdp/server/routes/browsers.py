@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from bu_cdp.server.browsers import BrowserManager, ManagedBrowser
+from bu_cdp.server.problems import ApiProblem
 from bu_cdp.server.relay import cdp_path
 from bu_cdp.server.schemas import BrowserCreateRequest
 
@@ -49,11 +50,28 @@ async def create_browser(body: BrowserCreateRequest, request: Request) -> dict[s
     return present(browser, request)
 
 
+def _earlier(request: Request, browser_id: str, problem: ApiProblem) -> dict[str, Any]:
+    """A browser this server no longer holds (an earlier run's), from the store; else 404."""
+    persistence = getattr(request.app.state, "persistence", None)
+    earlier: dict[str, Any] | None = None
+    if persistence is not None:
+        earlier = persistence.records.earlier(browser_id)
+    if problem.status_code != 404 or earlier is None:
+        raise problem
+    return earlier
+
+
 @router.get("/browsers/{browser_id}")
 async def get_browser(browser_id: str, request: Request) -> dict[str, Any]:
-    return present(_manager(request).get(browser_id), request)
+    try:
+        return present(_manager(request).get(browser_id), request)
+    except ApiProblem as problem:
+        return _earlier(request, browser_id, problem)
 
 
 @router.post("/browsers/{browser_id}/stop")
 async def stop_browser(browser_id: str, request: Request) -> dict[str, Any]:
-    return present(await _manager(request).stop(browser_id), request)
+    try:
+        return present(await _manager(request).stop(browser_id), request)
+    except ApiProblem as problem:
+        return _earlier(request, browser_id, problem)

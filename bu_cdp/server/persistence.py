@@ -1,0 +1,84 @@
+"""Everything the server keeps in its data folder, opened together and wired into the app.
+
+``Persistence.open(config)`` opens the store and the features on it (profiles, workspaces,
+billing, sessions, browser records); ``hooks`` go into the browser manager, ``start()`` closes
+what a crashed earlier run left open, ``stop()`` closes the store after the browsers ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from bu_cdp.errors import ConfigurationError
+from bu_cdp.server.billing import Billing, CreditCheck
+from bu_cdp.server.browser_records import BrowserRecords, ServerRun
+from bu_cdp.server.browsers import BrowserHooks
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.profiles import ProfileHooks, Profiles
+from bu_cdp.server.sessions import Sessions
+from bu_cdp.server.store import Store, default_data_dir
+from bu_cdp.server.workspaces import Workspaces
+
+log = logging.getLogger("bu_cdp.server")
+
+
+class Persistence:
+    def __init__(self, config: ServerConfig, store: Store) -> None:
+        self.store = store
+        self.run = ServerRun(store)
+        self.billing = Billing(store, config)
+        self.records = BrowserRecords(store, self.run, self.billing.pricing)
+        self.profiles = Profiles(store)
+        self.workspaces = Workspaces(store, config.max_upload_bytes)
+        self.sessions = Sessions(store)
+        # In this order: refuse without credit before copying a profile; bill what started.
+        self.hooks: list[BrowserHooks] = [
+            CreditCheck(self.billing),
+            ProfileHooks(self.profiles),
+            self.records,
+        ]
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._scratch: Path | None = None  # a stand-in data folder, removed at stop
+
+    @classmethod
+    def open(cls, config: ServerConfig) -> Persistence:
+        if config.data_dir is not None:
+            return cls(config, Store(config.data_dir))
+        try:
+            return cls(config, Store(default_data_dir()))
+        except ConfigurationError as exc:
+            # Raw browsers need no data folder: serve them, and say what will not last.
+            scratch = Path(tempfile.mkdtemp(prefix="bu-cdp-data-"))
+            log.warning(
+                "%s; using %s until the server stops: profiles, workspaces and "
+                "billing will not persist (set BU_CDP_HOME or --data-dir)",
+                exc,
+                scratch,
+            )
+            persistence = cls(config, Store(scratch))
+            persistence._scratch = scratch
+            return persistence
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._recover)
+        self._heartbeat = asyncio.create_task(self.run.heartbeat())
+
+    def _recover(self) -> None:
+        self.records.recover()
+        self.profiles.tidy_all()
+        self.workspaces.tidy_all()
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        self.run.close()
+        self.store.close()
+        if self._scratch is not None:
+            await asyncio.to_thread(shutil.rmtree, self._scratch, True)

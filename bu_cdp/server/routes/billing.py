@@ -1,0 +1,26 @@
+"""The billing paths: usage (totals and a per-day breakdown) and balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from bu_cdp.server.billing import Billing
+
+router = APIRouter(tags=["Billing"])
+
+
+def _billing(request: Request) -> Billing:
+    billing: Billing = request.app.state.persistence.billing
+    return billing
+
+
+@router.get("/billing/usage")
+async def usage(request: Request) -> dict[str, Any]:
+    return _billing(request).usage()
+
+
+@router.get("/billing/balance")
+async def balance(request: Request) -> dict[str, Any]:
+    return _billing(request).balance()

@@ -1,0 +1,53 @@
+"""The session paths: creating answers 501 (no agent runner here); the rest read the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from bu_cdp.models import SessionCreate
+from bu_cdp.server.sessions import Sessions
+
+router = APIRouter(tags=["Sessions"])
+
+MAX_PAGE = 1000
+
+
+def _sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.persistence.sessions
+    return sessions
+
+
+@router.post("/sessions")
+async def create_session(body: SessionCreate, request: Request) -> dict[str, Any]:
+    return _sessions(request).create()
+
+
+@router.get("/sessions")
+async def list_sessions(
+    request: Request,
+    limit: int | None = Query(default=None, ge=0, le=MAX_PAGE),
+    offset: int | None = Query(default=None, ge=0, le=2**62),
+) -> list[dict[str, Any]]:
+    return _sessions(request).list(limit, offset)
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: str, request: Request) -> dict[str, Any]:
+    return _sessions(request).get(session_id)
+
+
+@router.post("/sessions/{session_id}/stop")
+async def stop_session(session_id: str, request: Request) -> dict[str, Any]:
+    return _sessions(request).stop(session_id)
+
+
+@router.get("/sessions/{session_id}/messages")
+async def session_messages(session_id: str, request: Request) -> list[dict[str, Any]]:
+    return _sessions(request).messages(session_id)
+
+
+@router.post("/sessions/{session_id}/recording")
+async def session_recording(session_id: str, request: Request) -> dict[str, Any]:
+    return _sessions(request).recording(session_id)

@@ -1,0 +1,88 @@
+"""The workspace paths, and one extension of the spec: downloading a file.
+
+``GET /workspaces/{id}/files/{path}`` streams one file back; the spec has no way to read a
+workspace's files, and a workspace you cannot read back is of little use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+
+from bu_cdp.server.names import NameRequest
+from bu_cdp.server.problems import invalid
+from bu_cdp.server.workspaces import Workspaces
+
+router = APIRouter(tags=["Workspaces"])
+
+
+def _workspaces(request: Request) -> Workspaces:
+    workspaces: Workspaces = request.app.state.persistence.workspaces
+    return workspaces
+
+
+@router.post("/workspaces")
+async def create_workspace(body: NameRequest, request: Request) -> dict[str, Any]:
+    if body.name is None:
+        raise invalid("name", "name is required")
+    return _workspaces(request).create(body.name)
+
+
+@router.get("/workspaces")
+async def list_workspaces(request: Request) -> list[dict[str, Any]]:
+    return _workspaces(request).list()
+
+
+@router.get("/workspaces/{workspace_id}")
+async def get_workspace(workspace_id: str, request: Request) -> dict[str, Any]:
+    return _workspaces(request).get(workspace_id)
+
+
+@router.put("/workspaces/{workspace_id}")
+async def rename_workspace(
+    workspace_id: str, body: NameRequest, request: Request
+) -> dict[str, Any]:
+    return _workspaces(request).rename(workspace_id, body.name)
+
+
+@router.delete("/workspaces/{workspace_id}", status_code=204)
+async def delete_workspace(workspace_id: str, request: Request) -> Response:
+    await _workspaces(request).delete(workspace_id)
+    return Response(status_code=204)
+
+
+@router.post("/workspaces/{workspace_id}/upload")
+async def upload_files(
+    workspace_id: str, request: Request, prefix: str | None = None
+) -> dict[str, Any]:
+    """Multipart field ``file`` (one or more), streamed to disk; ``prefix`` is a folder."""
+    files = await _workspaces(request).upload(
+        workspace_id,
+        prefix,
+        request.headers.get("content-type"),
+        request.headers.get("content-length"),
+        request.stream(),
+    )
+    return {"files": files}
+
+
+@router.get("/workspaces/{workspace_id}/files")
+async def list_files(
+    workspace_id: str, request: Request, prefix: str | None = None
+) -> list[dict[str, Any]]:
+    return await asyncio.to_thread(_workspaces(request).list_files, workspace_id, prefix)
+
+
+@router.get("/workspaces/{workspace_id}/size")
+async def workspace_size(workspace_id: str, request: Request) -> dict[str, int]:
+    return {"bytes": await asyncio.to_thread(_workspaces(request).size, workspace_id)}
+
+
+@router.get("/workspaces/{workspace_id}/files/{path:path}")
+async def download_file(workspace_id: str, path: str, request: Request) -> FileResponse:
+    """An extension of the spec: the bytes of one file of the workspace."""
+    target = await asyncio.to_thread(_workspaces(request).file_path, workspace_id, path)
+    return FileResponse(target, filename=target.name)

@@ -1,0 +1,83 @@
+"""Billing: the ledger of browser time, its price, and a credit that runs out.
+
+Browser lengths are set with each browser's own ``timeout`` (in API minutes) on a server whose
+API minute lasts ``minute_seconds`` real seconds, so the ledger is known in advance.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bu_cdp import BrowserUse, errors
+from bu_cdp.server.thread import ServerThread
+
+
+def _client(server: ServerThread) -> BrowserUse:
+    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
+
+
+def _wait(condition: Callable[[], bool], what: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.05)
+
+
+def test_the_ledger_after_two_browsers_of_known_length(
+    make_server: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    price = 6.0  # per browser-hour: 0.1 per API minute
+    server = make_server(data_dir=tmp_path, minute_seconds=1.0, price_per_browser_hour=price)
+    with _client(server) as client:
+        assert client.billing.usage().model_extra == {
+            "browser_minutes": 0.0,
+            "browsers": 0,
+            "sessions": 0,
+            "cost": 0.0,
+            "price_per_browser_hour": price,
+            "minute_seconds": 1.0,
+            "days": [],
+        }
+        one = client.browsers.create(timeout=1)
+        two = client.browsers.create(timeout=2)
+        for browser in (one, two):
+            _wait(
+                lambda b=browser: client.browsers.get(b.id or "").status == "timed_out",
+                f"browser {browser.id} to time out",
+            )
+            # A stop of an ended browser answers once its ending is complete, ledger included.
+            assert client.browsers.stop(browser.id or "").status == "timed_out"
+
+        usage = client.billing.usage().model_extra or {}
+        assert usage["browsers"] == 2
+        # Billed from the moment each browser was ready to the moment its timeout stopped it:
+        # at least 1 + 2 minutes, plus at most the moments the server took to react.
+        assert 3.0 <= usage["browser_minutes"] < 3.0 + 1.0
+        assert usage["cost"] == pytest.approx(usage["browser_minutes"] * price / 60, rel=1e-4)
+        assert sum(day["browsers"] for day in usage["days"]) == 2
+        assert sum(day["browser_minutes"] for day in usage["days"]) == pytest.approx(
+            usage["browser_minutes"]
+        )
+        assert client.billing.balance().balance == pytest.approx(-usage["cost"], abs=1e-6)
+
+
+def test_creating_a_browser_without_credit_gets_402_but_stopping_works(
+    make_server: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    # One credit, and one API minute (0.2 s here) of a browser costs exactly that.
+    server = make_server(
+        data_dir=tmp_path, minute_seconds=0.2, price_per_browser_hour=60.0, credit=1.0
+    )
+    with _client(server) as client:
+        assert client.billing.balance().balance == 1.0
+        running = client.browsers.create()
+        _wait(lambda: (client.billing.balance().balance or 0.0) <= 0, "the credit to run out")
+
+        with pytest.raises(errors.PaymentRequiredError, match="No credit left"):
+            client.browsers.create()
+        assert client.browsers.stop(running.id or "").status == "stopped"
+        assert (client.billing.usage().model_extra or {})["browsers"] == 1  # the refused one
