@@ -42,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
             jar = cookies.SimpleCookie(self.headers.get("Cookie", ""))
             user = jar["user"].value if "user" in jar else "nobody (not logged in)"
             body = f"<title>Who am I</title><p id=user>{user}</p>"
+        elif url.path == "/ip":  # what a "what is my IP" service reports: the caller's address
+            address = self.client_address[0]
+            body = f"<title>Your address</title><pre id=ip>{address}</pre>"
         elif url.path in PAGES:
             body = PAGES[url.path]
         else:
