@@ -180,6 +180,31 @@ def _is_cdp_address(target: str) -> bool:
     return target.split("://", 1)[0].lower() in ("ws", "wss", "http", "https")
 
 
+def profile_id_for(client: Any, wanted: str, create: bool = False) -> Procedure[str]:
+    """The id of a profile given by id or name: an id as is, otherwise a name matched exactly
+    among ``profiles.list(query=name)``, created when missing if ``create``."""
+    if _UUID.match(wanted):
+        return wanted
+    found = yield Call(client.profiles, "list", kwargs={"query": wanted})
+    matches = [p for p in found if p.name == wanted and p.id]
+    if len(matches) == 1:
+        log.debug("profile %r is %s", wanted, matches[0].id)
+        return str(matches[0].id)
+    if matches:
+        ids = ", ".join(str(p.id) for p in matches)
+        raise ProfileLookupError(
+            f"{len(matches)} profiles are named {wanted!r} ({ids}); pass profile_id= to choose one"
+        )
+    if create:
+        made = yield Call(client.profiles, "create", (wanted,))
+        log.info("created profile %r (%s)", wanted, made.id)
+        return str(made.id)
+    raise ProfileLookupError(
+        f"no profile named {wanted!r}; pass create_profile=True to create it "
+        f"(or profile_id= if {wanted!r} is an id)"
+    )
+
+
 class _BrowserLife:
     """The one implementation: what happens to a remote browser from create (or attach) to stop."""
 
@@ -248,34 +273,11 @@ class _BrowserLife:
             log.info("watch browser %s live at %s", self.id, live)
 
     def _profile_id(self, client: Any) -> Procedure[str | None]:
-        """The id of the profile asked for: ``profile_id=`` as is; ``profile=`` an id as is,
-        otherwise a name matched exactly among ``profiles.list(query=name)``."""
         if self.plan.profile_id is not None:
             return self.plan.profile_id
-        wanted = self.plan.profile
-        if wanted is None:
+        if self.plan.profile is None:
             return None
-        if _UUID.match(wanted):
-            return wanted
-        found = yield Call(client.profiles, "list", kwargs={"query": wanted})
-        matches = [p for p in found if p.name == wanted and p.id]
-        if len(matches) == 1:
-            log.debug("profile %r is %s", wanted, matches[0].id)
-            return str(matches[0].id)
-        if matches:
-            ids = ", ".join(str(p.id) for p in matches)
-            raise ProfileLookupError(
-                f"{len(matches)} profiles are named {wanted!r} ({ids}); "
-                "pass profile_id= to choose one"
-            )
-        if self.plan.create_profile:
-            made = yield Call(client.profiles, "create", (wanted,))
-            log.info("created profile %r (%s)", wanted, made.id)
-            return str(made.id)
-        raise ProfileLookupError(
-            f"no profile named {wanted!r}; pass create_profile=True to create it "
-            f"(or profile_id= if {wanted!r} is an id)"
-        )
+        return (yield from profile_id_for(client, self.plan.profile, self.plan.create_profile))
 
     def _find(self, client: Any) -> Procedure[None]:
         """Attach: look up a browser that already runs."""

@@ -173,13 +173,12 @@ def test_a_restart_closes_browsers_of_dead_servers_only(
 
 
 def test_serve_flags_set_the_data_folder_billing_and_upload_limit(tmp_path: Path) -> None:
-    from bu_cdp.cli import apply_storage_flags, build_parser
-    from bu_cdp.server.config import ServerConfig
+    from bu_cdp.cli import build_parser
+    from bu_cdp.cli.serve import server_config
 
-    flags = f"serve --data-dir {tmp_path} --price-per-hour 2.5 --credit 10"
+    flags = f"serve --api-key k --data-dir {tmp_path} --price-per-hour 2.5 --credit 10"
     args = build_parser().parse_args([*flags.split(), "--max-upload-bytes", "4096"])
-    config = ServerConfig(api_key="k")
-    apply_storage_flags(config, args)
+    config = server_config(args)
     assert (config.data_dir, config.price_per_browser_hour) == (tmp_path, 2.5)
     assert (config.credit, config.max_upload_bytes) == (10.0, 4096)
 

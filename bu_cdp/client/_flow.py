@@ -12,7 +12,7 @@ import email.utils
 import itertools
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeAlias, TypeVar
@@ -48,6 +48,8 @@ class ApiRequest:
     upload: Upload | None = None
     timeout: float | None = None  # None: the client's timeout
     download_to: Path | None = None  # stream a successful body into this file
+    # Told the bytes of the download so far, after each chunk (for progress displays).
+    on_progress: Callable[[int], None] | None = None
     idempotent: bool = False  # safe to repeat though not GET/PUT/DELETE (a stop, say)
 
     @property

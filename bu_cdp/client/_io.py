@@ -19,6 +19,12 @@ import httpx
 from bu_cdp.client._flow import ApiRequest, Outcome, RetryPolicy
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _atomic_file(dest: Path) -> Iterator[BinaryIO]:
     """Write beside ``dest`` and rename on success, so ``dest`` is never half-written."""
@@ -27,10 +33,17 @@ def _atomic_file(dest: Path) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
+        os.chmod(part, 0o666 & ~_umask())  # mkstemp makes it private; a download is not
         os.replace(part, dest)
     except BaseException:
         os.unlink(part)
         raise
+
+
+def _write(out: BinaryIO, chunk: bytes, request: ApiRequest) -> None:
+    out.write(chunk)
+    if request.on_progress is not None:
+        request.on_progress(out.tell())
 
 
 class SyncIO:
@@ -47,7 +60,7 @@ class SyncIO:
             if request.download_to is not None and response.is_success:
                 with _atomic_file(request.download_to) as out:
                     for chunk in response.iter_bytes():
-                        out.write(chunk)
+                        _write(out, chunk, request)
             else:
                 response.read()
         except httpx.TransportError as exc:
@@ -71,7 +84,7 @@ class AsyncIO:
             if request.download_to is not None and response.is_success:
                 with _atomic_file(request.download_to) as out:
                     async for chunk in response.aiter_bytes():
-                        out.write(chunk)
+                        _write(out, chunk, request)
             else:
                 await response.aread()
         except httpx.TransportError as exc:

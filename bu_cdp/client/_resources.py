@@ -583,19 +583,24 @@ class Workspaces(Resource[D]):
         path: str,
         dest: str | os.PathLike[str],
         *,
+        on_progress: Callable[[int], None] | None = None,
         request_timeout: float | None = None,
     ) -> Flow[Path]:
         """Download one file of a workspace to ``dest``, streamed; the path written.
 
         ``path`` is the file's path in the workspace (``docs/report.pdf``). If ``dest`` is an
-        existing folder the file keeps its name inside it. ``dest`` appears only once the whole
-        file has arrived. An extension of the v3 spec, served by the bu-cdp local server.
+        existing folder, or ends with a slash, the file keeps its name inside it. ``dest``
+        appears only once the whole file has arrived. ``on_progress`` is told the bytes
+        received so far as they come. An extension of the v3 spec, served by the bu-cdp
+        local server.
         """
         target = Path(dest)
-        if target.is_dir():
-            target = target / PurePosixPath(path).name
+        if target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
+            target = target / PurePosixPath(path).name  # into the folder, under its own name
         url = f"/workspaces/{_segment(workspace_id, 'workspace_id')}/files/{_file_path(path)}"
-        request = ApiRequest("GET", url, timeout=request_timeout, download_to=target)
+        request = ApiRequest(
+            "GET", url, timeout=request_timeout, download_to=target, on_progress=on_progress
+        )
         yield from send(self._io, request)
         return target
 

@@ -1,0 +1,60 @@
+"""The ``bu-cdp`` command: one parser, a module per group of commands.
+
+An error is one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pydantic import ValidationError
+
+from bu_cdp import __version__
+from bu_cdp.cli import api, doctor, open_browser, serve
+from bu_cdp.cli.output import Output
+from bu_cdp.errors import BuCdpError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Options every API command takes, after its name: `bu-cdp profiles list --json`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="answer in JSON, for scripts")
+    common.add_argument(
+        "--base-url",
+        default=None,
+        help="the API (default: $BU_CDP_BASE_URL, else the hosted API with $BROWSER_USE_API_KEY, "
+        "else an embedded local server); the key always comes from $BROWSER_USE_API_KEY",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="bu-cdp",
+        description="Remote Chromium over CDP, through the Browser Use Cloud API v3 "
+        "or bu-cdp's own local server.",
+    )
+    parser.add_argument("--version", action="version", version=f"bu-cdp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.add_parser(commands)
+    doctor.add_parser(commands, common)
+    open_browser.add_parser(commands, common)
+    api.add_parsers(commands, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Output(as_json=getattr(args, "json", False))
+    try:
+        if args.command == "serve":
+            return int(args.run(args))
+        return int(args.run(args, out))
+    except (BuCdpError, ValidationError, ValueError, TypeError, OSError) as exc:
+        print(f"bu-cdp: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

@@ -1,0 +1,5 @@
+import sys
+
+from bu_cdp.cli import main
+
+sys.exit(main())

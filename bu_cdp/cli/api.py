@@ -1,0 +1,327 @@
+"""``bu-cdp browsers|profiles|workspaces|billing ...``: the v3 API from the shell.
+
+Each command is a thin function over ``BrowserUse``: parse, call, print. The API key comes from
+``BROWSER_USE_API_KEY`` only, never from the command line (other local users can read that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bu_cdp.cli.output import Output, Progress, ProgressReader
+from bu_cdp.client import BrowserUse
+from bu_cdp.errors import ConfigurationError
+
+BROWSER_FIELDS = ("id", "status", "cdp_url", "live_url", "recording_url", "reason")
+
+
+def screen_size(text: str) -> tuple[int, int]:
+    """``1280x720`` as (width, height)."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT, like 1280x720, not {text!r}"
+        ) from None
+    return width, height
+
+
+def client_for(args: argparse.Namespace) -> BrowserUse:
+    return BrowserUse(base_url=args.base_url)
+
+
+def browser_fields(args: argparse.Namespace, client: BrowserUse) -> dict[str, Any]:
+    """The create fields of the browser options shared by ``browsers create`` and ``open``."""
+    from bu_cdp._effects import run_sync
+    from bu_cdp.remote import profile_id_for
+
+    fields: dict[str, Any] = {
+        "timeout": args.timeout,
+        "proxy_country_code": args.proxy_country,
+        "enable_recording": True if args.recording else None,
+    }
+    if args.screen:
+        fields["browserScreenWidth"], fields["browserScreenHeight"] = args.screen
+    if args.profile:
+        fields["profile_id"] = run_sync(profile_id_for(client, args.profile, args.create_profile))
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def add_browser_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="ID|NAME", help="a profile, by id or by name")
+    parser.add_argument(
+        "--create-profile", action="store_true", help="create the --profile name if missing"
+    )
+    parser.add_argument("--screen", type=screen_size, metavar="WxH", help="for example 1280x720")
+    parser.add_argument("--timeout", type=int, metavar="MIN", help="server-side lifetime, minutes")
+    parser.add_argument("--proxy-country", metavar="CODE", help="proxy country code, e.g. us")
+    parser.add_argument("--recording", action="store_true", help="record the browser's screen")
+
+
+# -- browsers -------------------------------------------------------------------------------
+
+
+def _browsers_create(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        if client.target.embedded:
+            raise ConfigurationError(
+                "no API is configured, and a browser of this command's own embedded server "
+                "would stop when the command ends: use `bu-cdp open`, or run `bu-cdp serve` and "
+                "set BU_CDP_BASE_URL and BROWSER_USE_API_KEY"
+            )
+        out.record(client.browsers.create(**browser_fields(args, client)), BROWSER_FIELDS)
+    return 0
+
+
+def _browsers_get(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.browsers.get(args.id), BROWSER_FIELDS)
+    return 0
+
+
+def _browsers_stop(args: argparse.Namespace, out: Output) -> int:
+    if args.leaked:
+        return _stop_leaked(args, out)
+    if not args.id:
+        raise SystemExit("bu-cdp browsers stop: give a browser ID, or --leaked")
+    with client_for(args) as client:
+        out.record(client.browsers.stop(args.id), BROWSER_FIELDS)
+    return 0
+
+
+def _stop_leaked(args: argparse.Namespace, out: Output) -> int:
+    from bu_cdp.ledger import ledger_path, stop_leaked
+    from bu_cdp.settings import API_KEY_ENV
+
+    where = ledger_path()
+    if where is None:
+        out.message("the browser ledger is off (BU_CDP_LEDGER=off): nothing to look at")
+        return 0
+    api_key = os.environ.get(API_KEY_ENV)
+    outcomes = stop_leaked(
+        api_key=api_key,
+        base_url=args.base_url,
+        include_kept=args.include_kept,
+        dry_run=args.dry_run,
+    )
+    stopped = sum(o.action in ("stopped", "would stop") for o in outcomes)
+    verb = "would stop" if args.dry_run else "stopped"
+    rows = [
+        {"action": o.action, "id": o.entry.id, "base_url": o.entry.base_url, "detail": o.detail}
+        for o in outcomes
+    ]
+    if out.as_json:
+        out.message("", browsers=rows, ledger=str(where))
+    else:
+        for row in rows:
+            print(f"{row['action']:<12} {row['id']}  {row['base_url']}  ({row['detail']})")
+        print(f"bu-cdp: {verb} {stopped} leaked browser(s); ledger: {where}")
+    if any(o.failed for o in outcomes):
+        if not api_key:
+            print(f"bu-cdp: no API key: set ${API_KEY_ENV}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# -- profiles -------------------------------------------------------------------------------
+
+PROFILE_COLUMNS = ("id", "name", "created_at")
+
+
+def _profiles_list(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.table(client.profiles.list(query=args.query), PROFILE_COLUMNS)
+    return 0
+
+
+def _profiles_create(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.profiles.create(args.name), PROFILE_COLUMNS)
+    return 0
+
+
+def _profiles_get(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.profiles.get(args.id), PROFILE_COLUMNS)
+    return 0
+
+
+def _profiles_rename(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.profiles.update(args.id, name=args.name), PROFILE_COLUMNS)
+    return 0
+
+
+def _profiles_delete(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        client.profiles.delete(args.id)
+    out.message(f"deleted profile {args.id}", deleted=args.id)
+    return 0
+
+
+# -- workspaces -----------------------------------------------------------------------------
+
+WORKSPACE_COLUMNS = ("id", "name", "created_at")
+
+
+def _workspaces_list(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.table(client.workspaces.list(), WORKSPACE_COLUMNS)
+    return 0
+
+
+def _workspaces_create(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.workspaces.create(args.name), WORKSPACE_COLUMNS)
+    return 0
+
+
+def _workspaces_get(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.workspaces.get(args.id), WORKSPACE_COLUMNS)
+    return 0
+
+
+def _workspaces_rename(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.workspaces.update(args.id, name=args.name), WORKSPACE_COLUMNS)
+    return 0
+
+
+def _workspaces_delete(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        client.workspaces.delete(args.id)
+    out.message(f"deleted workspace {args.id} and its files", deleted=args.id)
+    return 0
+
+
+def _workspaces_upload(args: argparse.Namespace, out: Output) -> int:
+    uploaded = []
+    with client_for(args) as client:
+        for path in args.files:
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+            progress = Progress(f"uploading {path.name}", path.stat().st_size)
+            with path.open("rb") as file:
+                client.workspaces.upload(
+                    args.id, ProgressReader(file, progress), filename=path.name, prefix=args.prefix
+                )
+            if not out.as_json:
+                progress.finish(path.stat().st_size)
+            uploaded.append((args.prefix or "") + path.name)
+    out.message(f"uploaded {len(uploaded)} file(s) to workspace {args.id}", uploaded=uploaded)
+    return 0
+
+
+def _workspaces_files(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.table(
+            client.workspaces.files(args.id, prefix=args.prefix), ("path", "size", "modified_at")
+        )
+    return 0
+
+
+def _workspaces_download(args: argparse.Namespace, out: Output) -> int:
+    dest = args.dest or "./"
+    progress = Progress(f"downloading {args.path}", None)
+    with client_for(args) as client:
+        written = client.workspaces.download(args.id, args.path, dest, on_progress=progress.update)
+    if not out.as_json:
+        progress.finish(written.stat().st_size)
+    out.message(f"saved {args.path} to {written}", path=args.path, saved_to=str(written))
+    return 0
+
+
+def _workspaces_size(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        size = client.workspaces.size(args.id)
+    out.message(f"{size.bytes} bytes", bytes=size.bytes)
+    return 0
+
+
+# -- billing --------------------------------------------------------------------------------
+
+
+def _billing_usage(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        usage = client.billing.usage()
+    out.record(usage)
+    days = (usage.model_extra or {}).get("days")
+    if days and not out.as_json:
+        print()
+        out.table(days, ("date", "browser_minutes", "browsers", "sessions", "cost"))
+    return 0
+
+
+def _billing_balance(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.billing.balance(), ("balance",))
+    return 0
+
+
+# -- the parsers ----------------------------------------------------------------------------
+
+
+def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    def group(name: str, help: str) -> Any:
+        parser = commands.add_parser(name, help=help)
+        return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+    def command(sub: Any, name: str, run: Any, help: str, *args: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help, parents=[common])
+        for arg in args:
+            parser.add_argument(arg)
+        parser.set_defaults(run=run)
+        return parser
+
+    browsers = group("browsers", "create, look at and stop browsers")
+    create = command(browsers, "create", _browsers_create, "create a browser (on a server)")
+    add_browser_options(create)
+    command(browsers, "get", _browsers_get, "a browser's status and addresses", "id")
+    stop = command(browsers, "stop", _browsers_stop, "stop a browser, or the leaked ones")
+    stop.add_argument("id", nargs="?", help="the browser to stop")
+    stop.add_argument(
+        "--leaked",
+        action="store_true",
+        help="stop the browsers this machine's programs created and left running when they "
+        "crashed or were killed (from the ledger of created browsers)",
+    )
+    stop.add_argument(
+        "--include-kept", action="store_true", help="with --leaked: also keep_alive ones"
+    )
+    stop.add_argument(
+        "--dry-run", action="store_true", help="with --leaked: only say what would stop"
+    )
+
+    profiles = group("profiles", "browser profiles (cookies and storage kept between browsers)")
+    listing = command(profiles, "list", _profiles_list, "list profiles")
+    listing.add_argument("--query", help="only names containing this (any case)")
+    command(profiles, "create", _profiles_create, "create a profile", "name")
+    command(profiles, "get", _profiles_get, "one profile", "id")
+    command(profiles, "rename", _profiles_rename, "rename a profile", "id", "name")
+    command(profiles, "delete", _profiles_delete, "delete a profile", "id")
+
+    workspaces = group("workspaces", "workspaces: files kept on the API's side")
+    command(workspaces, "list", _workspaces_list, "list workspaces")
+    command(workspaces, "create", _workspaces_create, "create a workspace", "name")
+    command(workspaces, "get", _workspaces_get, "one workspace", "id")
+    command(workspaces, "rename", _workspaces_rename, "rename a workspace", "id", "name")
+    command(workspaces, "delete", _workspaces_delete, "delete a workspace and its files", "id")
+    upload = command(workspaces, "upload", _workspaces_upload, "upload files (streamed)", "id")
+    upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    upload.add_argument("--prefix", help="folder in the workspace, for example data/")
+    files = command(workspaces, "files", _workspaces_files, "list a workspace's files", "id")
+    files.add_argument("--prefix", help="only files under this folder")
+    download = command(
+        workspaces, "download", _workspaces_download, "download one file", "id", "path"
+    )
+    download.add_argument("dest", nargs="?", help="file, or folder ending in / (default: here)")
+    command(workspaces, "size", _workspaces_size, "total bytes of a workspace's files", "id")
+
+    billing = group("billing", "usage and balance")
+    command(billing, "usage", _billing_usage, "browser minutes, browsers, sessions and cost")
+    command(billing, "balance", _billing_balance, "credit left")

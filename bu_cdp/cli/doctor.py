@@ -1,0 +1,154 @@
+"""``bu-cdp doctor``: is this machine ready, and if not, what to do about it.
+
+Each check prints what it found, and for a problem the fix. The exit status is 1 if any
+check failed, so CI can run it first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bu_cdp import __version__
+from bu_cdp.cli.output import Output
+from bu_cdp.errors import ConfigurationError
+from bu_cdp.settings import API_KEY_ENV, API_KEY_HEADER, BASE_URL_ENV, HOSTED_BASE_URL
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    found: str
+    fix: str = ""
+
+
+def _versions() -> Check:
+    try:
+        playwright = metadata.version("playwright")
+    except metadata.PackageNotFoundError:
+        return Check("versions", False, f"bu-cdp {__version__}", "pip install playwright")
+    found = f"bu-cdp {__version__}, Python {platform.python_version()}, Playwright {playwright}"
+    return Check("versions", True, found)
+
+
+def _chromium(explicit: str | None) -> tuple[Check, str | None]:
+    from bu_cdp.server.chromium import find_chromium
+
+    try:
+        path = find_chromium(explicit)
+    except ConfigurationError as exc:
+        fix = "apt-get install -y chromium (Debian/Ubuntu), or set BU_CDP_CHROMIUM to its path"
+        return Check("chromium", False, str(exc), fix), None
+    try:
+        done = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+        version = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "?"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("chromium", False, f"{path} does not run: {exc}", "reinstall Chromium"), None
+    return Check("chromium", True, f"{version} at {path}"), path
+
+
+def _chromium_starts(path: str) -> Check:
+    """Start Chromium as the server does (headless, our flags) and wait for its DevTools port."""
+    from bu_cdp.server.chromium import LaunchError, LaunchPlan, launch, log_tail
+
+    with tempfile.TemporaryDirectory(prefix="bu-cdp-doctor-") as scratch:
+        plan = LaunchPlan(path, Path(scratch) / "user-data", Path(scratch) / "chromium.log")
+
+        async def start_and_stop() -> float:
+            started = time.monotonic()
+            process = await launch(plan, timeout=30)
+            elapsed = time.monotonic() - started
+            await process.kill()
+            return elapsed
+
+        try:
+            elapsed = asyncio.run(start_and_stop())
+        except LaunchError as exc:
+            fix = "see the log above; as root the server already adds --no-sandbox"
+            return Check("chromium starts", False, f"{exc}: {log_tail(plan.log_path)}", fix)
+    return Check("chromium starts", True, f"headless, DevTools up in {elapsed:.2f}s")
+
+
+def _api(base_url: str | None) -> Check:
+    api_key = os.environ.get(API_KEY_ENV)
+    base_url = base_url or os.environ.get(BASE_URL_ENV)
+    if not api_key and not base_url:
+        return Check(
+            "api",
+            True,
+            f"no {API_KEY_ENV} or {BASE_URL_ENV}: browsers come from the embedded local server",
+        )
+    url = (base_url or HOSTED_BASE_URL).rstrip("/")
+    headers = {API_KEY_HEADER: api_key} if api_key else {}
+    try:
+        answer = httpx.get(f"{url}/billing/balance", headers=headers, timeout=15)
+    except httpx.HTTPError as exc:
+        fix = f"check {BASE_URL_ENV} and the network (a proxy? HTTPS_PROXY is honoured)"
+        return Check("api", False, f"cannot reach {url}: {exc!r}", fix)
+    if answer.status_code in (401, 403):
+        what = "was refused" if api_key else "is needed"
+        return Check("api", False, f"{url} answers {answer.status_code}: the key {what}",
+                     f"set {API_KEY_ENV} to a valid key")  # fmt: skip
+    if answer.is_error:
+        return Check("api", False, f"{url} answers {answer.status_code}", "check the server")
+    return Check("api", True, f"{url} reachable, key accepted")
+
+
+def _data_folder() -> Check:
+    from bu_cdp.server.store import default_data_dir
+
+    folder = default_data_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return Check(
+            "data folder", False, f"{folder}: {exc}", "set BU_CDP_HOME to a writable folder"
+        )
+    return Check("data folder", True, f"{folder} (profiles, workspaces, billing of local servers)")
+
+
+def _run(args: argparse.Namespace, out: Output) -> int:
+    checks: list[Check] = []
+
+    def add(check: Check) -> None:
+        checks.append(check)
+        if not out.as_json:
+            mark = "ok  " if check.ok else "FAIL"
+            print(f"[{mark}] {check.name}: {check.found}")
+            if check.fix:
+                print(f"       fix: {check.fix}")
+
+    add(_versions())
+    add(_data_folder())
+    chromium, path = _chromium(args.chromium)
+    add(chromium)
+    if path is not None:
+        add(_chromium_starts(path))
+    add(_api(args.base_url))
+    if out.as_json:
+        out.message("", checks=[check.__dict__ for check in checks])
+    return 0 if all(check.ok for check in checks) else 1
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "doctor", parents=[common], help="check Chromium and the API, and say how to fix problems"
+    )
+    parser.add_argument("--chromium", default=None, help="check this Chromium instead")
+    parser.set_defaults(run=_run)

@@ -1,0 +1,158 @@
+"""The bu-cdp command against the real local server: answers, JSON, errors, open, doctor."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from bu_cdp import BrowserUse
+from bu_cdp.cli import main
+from bu_cdp.server.thread import ServerThread
+from tests.support.pages import PageServer
+
+
+@pytest.fixture
+def on_server(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> ServerThread:
+    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
+    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
+    return server
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_profiles_and_workspaces_round_trip(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "profiles", "create", "cli-shop", "--json")
+    assert code == 0
+    profile = json.loads(out)
+    assert profile["name"] == "cli-shop"
+    code, out, _ = run(capsys, "profiles", "list", "--query", "CLI-SH")
+    assert code == 0 and "cli-shop" in out and out.startswith("ID")
+    assert run(capsys, "profiles", "rename", profile["id"], "cli-store")[0] == 0
+    code, out, _ = run(capsys, "profiles", "delete", profile["id"])
+    assert (code, out.strip()) == (0, f"deleted profile {profile['id']}")
+
+    workspace = json.loads(run(capsys, "workspaces", "create", "cli-docs", "--json")[1])
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(200_000))
+    code, out, err = run(
+        capsys, "workspaces", "upload", workspace["id"], str(data), "--prefix", "in/"
+    )
+    assert code == 0 and "uploaded 1 file(s)" in out
+    assert "uploading data.bin: 195.3 KiB" in err  # progress, on stderr
+    files = json.loads(run(capsys, "workspaces", "files", workspace["id"], "--json")[1])
+    assert [(f["path"], f["size"]) for f in files] == [("in/data.bin", 200_000)]
+    assert run(capsys, "workspaces", "size", workspace["id"])[1].strip() == "200000 bytes"
+    code, out, _ = run(
+        capsys, "workspaces", "download", workspace["id"], "in/data.bin", f"{tmp_path}/back/"
+    )
+    assert code == 0
+    assert (tmp_path / "back" / "data.bin").read_bytes() == data.read_bytes()
+    assert run(capsys, "workspaces", "delete", workspace["id"])[0] == 0
+
+
+def test_browsers_create_get_stop_and_billing(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "browsers", "create", "--screen", "800x600", "--timeout", "3", "--json"
+    )
+    assert code == 0
+    browser = json.loads(out)
+    assert browser["status"] == "active"
+    assert (browser["browserScreenWidth"], browser["browserScreenHeight"]) == (800, 600)
+    code, out, _ = run(capsys, "browsers", "get", browser["id"])
+    assert code == 0 and "status" in out and "active" in out
+    code, out, _ = run(capsys, "browsers", "stop", browser["id"], "--json")
+    assert json.loads(out)["status"] == "stopped"
+
+    usage = json.loads(run(capsys, "billing", "usage", "--json")[1])
+    assert usage["browsers"] >= 1
+    assert "balance" in run(capsys, "billing", "balance")[1]
+
+
+def test_errors_are_one_line_and_a_non_zero_status(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(capsys, "browsers", "get", "no-such-browser")
+    assert code == 1 and out == ""
+    expected = "404: GET /browsers/no-such-browser: Browser 'no-such-browser' not found"
+    assert err == f"bu-cdp: error: {expected}\n"
+
+    monkeypatch.setenv("BROWSER_USE_API_KEY", "wrong")
+    code, _, err = run(capsys, "profiles", "list")
+    assert code == 1 and err.startswith("bu-cdp: error: 401") and err.count("\n") == 1
+    assert "wrong" not in err
+
+    with pytest.raises(SystemExit) as usage_error:
+        main(["browsers", "create", "--screen", "big"])
+    assert usage_error.value.code == 2
+    assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_browsers_create_refuses_a_browser_that_would_die_with_the_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
+    monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
+    code, _, err = run(capsys, "browsers", "create")
+    assert code == 1 and "use `bu-cdp open`" in err
+
+
+def test_doctor_finds_chromium_and_checks_the_key(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0, out
+    assert "[ok  ] chromium: Chromium" in out
+    assert "[ok  ] chromium starts: headless" in out
+    assert "reachable, key accepted" in out
+
+    monkeypatch.setenv("BROWSER_USE_API_KEY", "wrong")
+    code, out, _ = run(capsys, "doctor", "--json")
+    assert code == 1
+    api = next(c for c in json.loads(out)["checks"] if c["name"] == "api")
+    assert not api["ok"] and "refused" in api["found"] and "BROWSER_USE_API_KEY" in api["fix"]
+
+
+def test_open_keeps_a_usable_browser_until_sigterm(
+    on_server: ServerThread, pages: PageServer
+) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bu_cdp.cli", "open", "--json", "--screen", "640x480"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        lines = []
+        while not lines or lines[-1] != "}\n":
+            lines.append(child.stdout.readline())
+        browser = json.loads("".join(lines))
+        with sync_playwright() as pw:
+            remote = pw.chromium.connect_over_cdp(browser["cdp_url"])
+            page = remote.contexts[0].pages[0]
+            page.goto(pages.url + "/size")
+            assert page.title() == "640x480"
+            remote.close()
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err
+    assert f"stopped browser {browser['id']}" in err
+    with BrowserUse() as client:
+        assert client.browsers.get(browser["id"]).status == "stopped"
