@@ -25,9 +25,15 @@ def embedded_server() -> ServerThread:
     with _lock:
         if _current is None or not _current.running:
             from bu_cdp.server.config import ServerConfig
+            from bu_cdp.server.proxy import proxies_from_env
             from bu_cdp.server.thread import ServerThread
 
-            config = ServerConfig(api_key=secrets.token_urlsafe(24), host="127.0.0.1", port=0)
+            config = ServerConfig(
+                api_key=secrets.token_urlsafe(24),
+                host="127.0.0.1",
+                port=0,
+                proxies=proxies_from_env(),  # BU_CDP_PROXIES, as for `bu-cdp serve`
+            )
             _current = ServerThread(config).start()
             atexit.register(_current.stop)
         return _current

@@ -79,7 +79,7 @@ class Session(ApiModel):
 
 
 class CustomProxy(RequestModel):
-    """An upstream proxy for one browser. ``scheme`` is ``http`` (default) or ``socks5``."""
+    """An upstream proxy for one browser. The local server supports ``scheme`` ``http`` only."""
 
     host: str
     port: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -40,3 +41,34 @@ def test_entry_points() -> None:
     eps = metadata.entry_points()
     assert any(ep.value == "conftest_plugin.plugin" for ep in eps.select(group="pytest11"))
     assert any(ep.value == "bu_cdp.cli:main" for ep in eps.select(group="console_scripts"))
+
+
+def test_the_wheel_holds_every_module_and_the_data_files(tmp_path: Path) -> None:
+    """Built as a user's pip builds it (not editable): every package, the spec, the viewer."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    [wheel] = tmp_path.glob("bu_cdp-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    sources = {
+        str(path.relative_to(root))
+        for package in ("bu_cdp", "conftest_plugin")
+        for path in (root / package).rglob("*")
+        if path.suffix in (".py", ".yaml", ".html", ".typed") and "__pycache__" not in path.parts
+    }
+    assert sources <= names, sorted(sources - names)

@@ -24,6 +24,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Playwright, sync_playwright
 
 from bu_cdp import cli
+from bu_cdp.cli import serve as serve_command
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.app import create_app
 from bu_cdp.server.config import ServerConfig
@@ -386,7 +387,7 @@ def test_country_map_comes_from_file_then_environment_then_flags(
     args = cli.build_parser().parse_args(
         ["serve", "--proxy-file", str(toml), "--proxy", "Us=http://flag:pw@us.example:5"]
     )
-    assert cli._proxies(args) == {
+    assert serve_command._proxies(args) == {
         "us": "http://flag:pw@us.example:5",
         "de": "http://env@de.example:3",
         "fr": "http://fr.example:4",
@@ -396,7 +397,7 @@ def test_country_map_comes_from_file_then_environment_then_flags(
     json_file.write_text('{"it": "http://it.example:6"}')
     monkeypatch.delenv("BU_CDP_PROXIES")
     args = cli.build_parser().parse_args(["serve", "--proxy-file", str(json_file)])
-    assert cli._proxies(args) == {"it": "http://it.example:6"}
+    assert serve_command._proxies(args) == {"it": "http://it.example:6"}
 
 
 @pytest.mark.parametrize(
