@@ -22,11 +22,15 @@ class ServerThread:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self._sock = bind(config.host, config.port)
-        config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
-        self._app = create_app(config)
-        self._server = uvicorn.Server(
-            uvicorn_config(config, self._app, log_level="warning", access_log=False)
-        )
+        try:
+            config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
+            self._app = create_app(config)
+            self._server = uvicorn.Server(
+                uvicorn_config(config, self._app, log_level="warning", access_log=False)
+            )
+        except BaseException:  # a bad setting: nothing may stay open, the port included
+            self._sock.close()
+            raise
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="bu-cdp-server", daemon=True)
 
