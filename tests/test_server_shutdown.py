@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -39,48 +40,47 @@ class SlowEnding(BrowserHooks):
 def test_a_shutdown_while_a_profile_browser_is_stopping_still_saves_the_profile(
     make_server: Callable[..., ServerThread], pages: PageServer, tmp_path: Path
 ) -> None:
-    """The stop request is cancelled by the server's shutdown (uvicorn gives requests 5 s),
-    yet the ending goes on: the login is saved in the profile before the store closes."""
+    """The stop request is cancelled by the server's shutdown (at the end of uvicorn's grace
+    period), yet the ending goes on: the login is saved in the profile before the store
+    closes."""
     data = tmp_path / "data"
-    first = make_server(data_dir=data)
-    slow = SlowEnding(first.manager)
-    first.manager.hooks.append(slow)  # last, so its ``finished`` runs before the save
-    with BrowserUse(base_url=first.base_url, api_key=first.config.api_key) as client:
-        profile = client.profiles.create("shop")
-        browser = client.browsers.create(profile_id=profile.id)
-    with sync_playwright() as pw:
+    config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0, data_dir=data)
+    with sync_playwright() as pw, ServerThread(config, timeout_graceful_shutdown=0.5) as first:
+        slow = SlowEnding(first.manager)
+        first.manager.hooks.append(slow)  # last, so its ``finished`` runs before the save
+        with BrowserUse(base_url=first.base_url, api_key=config.api_key) as client:
+            profile = client.profiles.create("shop")
+            browser = client.browsers.create(profile_id=profile.id)
         remote = pw.chromium.connect_over_cdp(browser.cdp_url or "")
         page = remote.contexts[0].pages[0]
         page.goto(pages.url + "/login?user=alice")
         assert page.title() == "Logged in"
         remote.close()
 
-    def stop() -> None:
-        url = f"{first.base_url}/browsers/{browser.id}/stop"
-        headers = {"X-Browser-Use-API-Key": first.config.api_key}
-        # The server cancels this request as it shuts down: no answer (or a 500) comes.
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.post(url, headers=headers, timeout=60)
+        def stop() -> None:
+            url = f"{first.base_url}/browsers/{browser.id}/stop"
+            # The server cancels this request as it shuts down: no answer (or a 500) comes.
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(url, headers={"X-Browser-Use-API-Key": config.api_key}, timeout=60)
 
-    stopper = threading.Thread(target=stop)
-    stopper.start()
-    assert slow.ending.wait(30), "the stop never reached the hooks"
-    first.stop()
-    stopper.join(30)
-    assert not first.running
+        stopper = threading.Thread(target=stop)
+        stopper.start()
+        assert slow.ending.wait(30), "the stop never reached the hooks"
+        first.stop()  # while the browser is still ending
+        stopper.join(30)
+        assert not first.running
 
-    second = make_server(data_dir=data)
-    with BrowserUse(base_url=second.base_url, api_key=second.config.api_key) as client:
-        again = client.browsers.create(profile_id=profile.id)  # 409 if the lock had leaked
-        try:
-            with sync_playwright() as pw:
+        second = make_server(data_dir=data)
+        with BrowserUse(base_url=second.base_url, api_key=second.config.api_key) as client:
+            again = client.browsers.create(profile_id=profile.id)  # 409 had the lock leaked
+            try:
                 remote = pw.chromium.connect_over_cdp(again.cdp_url or "")
                 page = remote.contexts[0].pages[0]
                 page.goto(pages.url + "/whoami")
                 assert page.title() == "alice"  # the cookie was saved
                 remote.close()
-        finally:
-            client.browsers.stop(again.id or "")
+            finally:
+                client.browsers.stop(again.id or "")
 
 
 class Gate:
