@@ -55,7 +55,7 @@ def serve(tmpdir: Path, *flags: str) -> Iterator[Served]:
     command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", str(port), "--api-key", key]
     log = (tmpdir / "serve.log").open("wb")
     process = subprocess.Popen(
-        [*command, *flags], env={**os.environ, "TMPDIR": str(tmpdir)}, stderr=log
+        [*command, *flags], env={**os.environ, "TMPDIR": str(tmpdir)}, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
 

@@ -36,15 +36,21 @@ API_PREFIX = "/api/v3"
 
 
 def create_app(config: ServerConfig) -> FastAPI:
+    # What checks the settings comes first: a bad one must not leave the store open.
+    proxies = ProxyHooks(config.proxies, config.proxy_connect_timeout)
     persistence = Persistence.open(config)
     screencasts = ScreencastHub()
     recordings = RecordingStore(config.recordings_dir or persistence.store.data_dir / "recordings")
     recorder = RecordingHooks(screencasts, recordings)
+    # The ledger's row is written by the last ``started``: a browser that another hook
+    # failed to start (a recording that could not begin) is never billed.
+    ledger = persistence.records
     hooks: list[BrowserHooks] = [
-        *persistence.hooks,
-        ProxyHooks(config.proxies, config.proxy_connect_timeout),
+        *(hook for hook in persistence.hooks if hook is not ledger),
+        proxies,
         LiveViewHooks(),
         recorder,
+        ledger,
     ]
     manager = BrowserManager(config, hooks)
 

@@ -4,9 +4,15 @@ Features that need a say in a browser's life (profiles, proxies, recording, bill
 as ``BrowserHooks`` instead of growing this module: each may add to the launch plan, learn
 that the browser started, and is told exactly once that it finished, however it finished.
 
-A create first takes a slot (``admission``: the ``max_browsers`` limit and its queue), then
-either takes a pre-launched Chromium from the warm pool or launches one. Hooks see both
-kinds alike; a hook says a request needs its own launch with ``needs_cold_launch``.
+A create first lets every hook ``check`` the request (cheap refusals: no slot, no Chromium
+spent on a request that cannot succeed), then takes a slot (``admission``: the
+``max_browsers`` limit and its queue), then either takes a pre-launched Chromium from the
+warm pool or launches one. Hooks see both kinds alike; a hook says a request needs its own
+launch with ``needs_cold_launch``.
+
+Ending a browser runs as a task of the manager's own, never inside the request (or timer)
+that asked for it: a client that goes away, or a server that cancels its requests to shut
+down, cannot cut an ending short, and shutdown waits for every ending under way.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import websockets
 from bu_cdp.models import BrowserStatus
 from bu_cdp.server import chromium, workdirs
 from bu_cdp.server.admission import Admission, Slot
+from bu_cdp.server.auth import token_matches
 from bu_cdp.server.cdp import CdpConnection, CdpError, page_window, set_content_size
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.metrics import ServerMetrics
@@ -43,7 +50,7 @@ DEFAULT_WINDOW = (1280, 720)
 @dataclass
 class ManagedBrowser:
     id: str
-    token: str  # the secret in the browser's cdp_url and live_url
+    token: str = field(repr=False)  # the secret in the browser's cdp_url and live_url
     request: BrowserCreateRequest
     workdir: Path  # removed when the browser finishes
     timeout_minutes: int
@@ -54,7 +61,7 @@ class ManagedBrowser:
     reason: str | None = None  # why it ended, when it did not end by a stop
     # Addresses hooks publish on the Browser object, as paths on this server
     # (for example "live_url": "/live/<id>/<token>"); the routes make them absolute.
-    links: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict, repr=False)  # they hold tokens
     process: chromium.ChromiumProcess | None = None
     # Close Chromium over CDP before killing it, so it writes its profile out (set by hooks
     # whose user data must survive the browser, such as profiles).
@@ -62,7 +69,9 @@ class ManagedBrowser:
     # Closers of open CDP relays and live views, run when the browser ends.
     closers: set[Callable[[], Awaitable[None]]] = field(default_factory=set)
     from_pool: bool = False  # its Chromium came from the warm pool
+    _keeps_workdir: bool = False  # its work folder went back to the warm pool with its Chromium
     _ending: bool = False
+    _ending_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _slot: Slot | None = None  # its place under max_browsers, given back when it ends
@@ -89,12 +98,25 @@ class BrowserHooks:
     profile, launch flags) says so up front with ``needs_cold_launch``.
     """
 
+    async def check(self, request: BrowserCreateRequest) -> None:
+        """Refuse a request that cannot succeed (raise ApiProblem), before it costs anything.
+
+        Called first, before the create takes a slot under ``max_browsers`` or a warm
+        Chromium: a refusal here is answered at once, never after a wait in the queue.
+        Keep it cheap and about the request alone (no browser exists yet): an unknown
+        profile, a proxy this server does not have, no credit left.
+        """
+
     def needs_cold_launch(self, request: BrowserCreateRequest) -> bool:
         """True if this request needs a Chromium started for it, not one from the pool."""
         return False
 
     async def prepare(self, browser: ManagedBrowser, plan: chromium.LaunchPlan) -> None:
-        """Before launch: check the request (raise ApiProblem) and add to the plan."""
+        """Before launch: take what the browser needs (may raise ApiProblem), add to the plan.
+
+        The browser has a slot and maybe a warm Chromium by now: refusals that depend on the
+        request alone belong in ``check``.
+        """
 
     async def started(self, browser: ManagedBrowser) -> None:
         """After Chromium is up and sized, before the create is answered."""
@@ -111,6 +133,9 @@ class BrowserManager:
         self.admission = Admission(config.max_browsers, config.max_queued, config.queue_timeout)
         self.pool = WarmPool(config.warm, self._launch_warm)
         self._browsers: dict[str, ManagedBrowser] = {}
+        # Every browser from its creation until its ending is complete, starting ones
+        # included: what shutdown waits for before the store closes.
+        self._unended: dict[str, ManagedBrowser] = {}
         self._executable: str | None = None
         self._closing = False
 
@@ -158,8 +183,6 @@ class BrowserManager:
 
     def authorize(self, browser_id: str, token: str) -> ManagedBrowser | None:
         """The active browser this token opens, or None; constant-time on the token."""
-        from bu_cdp.server.auth import token_matches
-
         browser = self._browsers.get(browser_id)
         if browser is None or not token_matches(token, browser.token) or not browser.active:
             return None
@@ -169,11 +192,12 @@ class BrowserManager:
 
     async def create(self, request: BrowserCreateRequest) -> ManagedBrowser:
         started = time.monotonic()
+        for hook in self.hooks:
+            await hook.check(request)  # a request that cannot succeed waits for nothing
         slot = await self.admission.acquire()  # 429 past the limit and its queue
         try:
             browser = await self._start(request, slot)
         except BaseException:
-            slot.release()
             self.metrics.creates_failed += 1
             raise
         self.metrics.created(time.monotonic() - started, browser.from_pool)
@@ -193,16 +217,30 @@ class BrowserManager:
         return not any(hook.needs_cold_launch(request) for hook in self.hooks)
 
     async def _start(self, request: BrowserCreateRequest, slot: Slot) -> ManagedBrowser:
-        warm = self.pool.take() if self.pool.size and self.fits_pool(request) else None
-        browser = self._new_browser(request, warm.workdir if warm else workdirs.create())
-        browser._slot = slot
+        """Start a browser in this slot; on any failure it is ended, and the slot freed."""
+        try:
+            warm = self.pool.take() if self.pool.size and self.fits_pool(request) else None
+            browser = self._new_browser(request, warm.workdir if warm else workdirs.create())
+        except BaseException:
+            slot.release()
+            raise
+        browser._slot = slot  # given back by the browser's ending, however it ends
+        self._unended[browser.id] = browser
         prepared: list[BrowserHooks] = []
         try:
             plan = self._plan(browser.workdir, browser.window)
             as_launched = _launch_identity(plan)
-            for hook in self.hooks:
-                await hook.prepare(browser, plan)
-                prepared.append(hook)
+            try:
+                for hook in self.hooks:
+                    await hook.prepare(browser, plan)
+                    prepared.append(hook)
+            except BaseException:
+                # Refused before it was used: the next create may have it, still warm.
+                if warm is not None and self.pool.give_back(warm):
+                    browser._keeps_workdir, warm = True, None
+                raise
+            if warm is not None:
+                self.pool.keep(warm)  # this browser's now: the pool launches a replacement
             if warm is not None and _launch_identity(plan) != as_launched:
                 log.info("a hook changed how browser %s launches: no warm Chromium", browser.id)
                 await warm.discard_process()
@@ -223,14 +261,21 @@ class BrowserManager:
                 await self._size_window(browser)
             if self._closing:
                 raise ApiProblem(503, "The server is shutting down")
-            self._browsers[browser.id] = browser
             for hook in self.hooks:
                 await hook.started(browser)
+            # Known by id (so stoppable) only now: a stop never runs the ``finished`` hooks
+            # while ``started`` ones still run. A shutdown meanwhile is seen here instead.
+            if self._closing:
+                raise ApiProblem(503, "The server is shutting down")
+            self._browsers[browser.id] = browser
         except BaseException:
             if warm is not None and browser.process is None:
-                await warm.discard_process()
-            await self._finish(browser, prepared, BrowserStatus.ERROR, "could not start")
-            self._browsers.pop(browser.id, None)
+                # Cut short while being handed out: the ending kills it with the work folder.
+                browser.process = warm.process
+                browser.closers.add(warm.release_cdp)
+            await asyncio.shield(
+                self._end(browser, prepared, BrowserStatus.ERROR, "could not start")
+            )
             raise
         browser._tasks.append(asyncio.create_task(self._watch_exit(browser)))
         browser._tasks.append(asyncio.create_task(self._expire(browser)))
@@ -321,14 +366,34 @@ class BrowserManager:
         status: BrowserStatus = BrowserStatus.STOPPED,
         reason: str | None = None,
     ) -> ManagedBrowser:
-        """Stop a browser; stopping one that already ended changes nothing."""
+        """Stop a browser; stopping one that already ended changes nothing.
+
+        Returns once the browser has ended. Cancelling the caller does not cut the ending
+        short: it runs in a task of the manager's own, which ``shutdown`` waits for.
+        """
         browser = self.get(browser_id)
         if browser.active:
-            await self._finish(browser, self.hooks, status, reason)
+            await asyncio.shield(self._end(browser, self.hooks, status, reason))
             log.info("browser %s %s after %.1fs", browser.id, status, browser.lifetime_seconds())
         else:
             await browser._ended.wait()  # a stop under way elsewhere: answer when it is done
         return browser
+
+    def _end(
+        self,
+        browser: ManagedBrowser,
+        hooks: list[BrowserHooks],
+        status: BrowserStatus,
+        reason: str | None,
+    ) -> asyncio.Task[None]:
+        """The task that ends this browser, started by the first call; later calls join it."""
+        if browser._ending_task is None:
+            browser._ending = True  # its token stops working now
+            browser.stopped_at = datetime.now(UTC)
+            browser._ending_task = asyncio.create_task(
+                self._finish(browser, hooks, status, reason), name=f"end browser {browser.id}"
+            )
+        return browser._ending_task
 
     async def _finish(
         self,
@@ -340,31 +405,37 @@ class BrowserManager:
         """End a browser: its sockets, its Chromium, its slot; then its status, hooks, files.
 
         The status changes only once Chromium is gone, so ``stopped`` / ``timed_out`` /
-        ``error`` mean no process is left; the token stops working at once.
+        ``error`` mean no process is left.
         """
-        browser._ending = True
-        browser.stopped_at = datetime.now(UTC)
-        current = asyncio.current_task()
-        for task in browser._tasks:
-            if task is not current:
+        process = browser.process
+        try:
+            for task in browser._tasks:
                 task.cancel()
-        for close in list(browser.closers):
-            with contextlib.suppress(Exception):
-                await close()
-        if browser.process is not None:
-            if browser.graceful_close:
-                await browser.process.close_gracefully()
-            await browser.process.kill()
-        browser.status, browser.reason = status, reason
-        if browser._slot is not None:
-            browser._slot.release()
-        for hook in reversed(hooks):
-            try:
-                await hook.finished(browser)
-            except Exception:
-                log.exception("cleanup of browser %s by %s failed", browser.id, hook)
-        workdirs.remove(browser.workdir)
-        browser._ended.set()
+            for close in list(browser.closers):
+                with contextlib.suppress(Exception):
+                    await close()
+            if process is not None:
+                if browser.graceful_close:
+                    await process.close_gracefully()
+                await process.kill()
+                process = None
+            browser.status, browser.reason = status, reason
+            if browser._slot is not None:
+                browser._slot.release()
+            for hook in reversed(hooks):
+                try:
+                    await hook.finished(browser)
+                except Exception:
+                    log.exception("cleanup of browser %s by %s failed", browser.id, hook)
+            if not browser._keeps_workdir:
+                await asyncio.to_thread(workdirs.remove, browser.workdir)
+        finally:
+            if process is not None:  # cut short before its Chromium was killed
+                chromium.kill_group(process.pid)
+            if browser._slot is not None:
+                browser._slot.release()
+            self._unended.pop(browser.id, None)
+            browser._ended.set()
 
     async def _watch_exit(self, browser: ManagedBrowser) -> None:
         assert browser.process is not None
@@ -383,7 +454,12 @@ class BrowserManager:
             await self.stop(browser.id, BrowserStatus.TIMED_OUT, reason)
 
     async def shutdown(self) -> None:
-        """Stop every browser and empty the pool: the server is going away."""
+        """Stop every browser and empty the pool: the server is going away.
+
+        Returns once every browser has ended, those already ending and those still
+        starting included, so their hooks (a profile's save, the ledger) run before the
+        store closes.
+        """
         self._closing = True
         self.admission.close()
         await asyncio.gather(
@@ -391,6 +467,8 @@ class BrowserManager:
             *(self.stop(b.id, reason="server shut down") for b in self.active()),
             return_exceptions=True,
         )
+        while self._unended:
+            await asyncio.gather(*(b._ended.wait() for b in list(self._unended.values())))
 
 
 def _launch_identity(plan: chromium.LaunchPlan) -> tuple[object, ...]:

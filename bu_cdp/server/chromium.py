@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import glob
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -136,9 +138,11 @@ class ChromiumProcess:
             await close_browser(self.ws_url, timeout)
             await self.process.wait()
 
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(close_and_wait(), timeout)
-        await self.kill()
+        try:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close_and_wait(), timeout)
+        finally:  # cancelled or not, nothing of it is left running
+            await self.kill()
 
     async def kill(self) -> None:
         """Kill the whole process group (renderers, GPU, zygotes) and reap the main process."""
@@ -164,22 +168,46 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
+def parent_death_prefix() -> list[str]:
+    """``setpriv --pdeathsig KILL --`` (util-linux) where it exists, else nothing.
+
+    setpriv asks Linux to kill the process it then becomes (Chromium: same pid, same process
+    group) when the server dies. It spares us a ``preexec_fn``, which Python documents as
+    unsafe in a threaded process (the embedded server runs in the user's) and which forces
+    a full fork.
+    """
+    found = shutil.which("setpriv") if _libc is not None else None
+    return [found, "--pdeathsig", "KILL", "--"] if found and _knows_pdeathsig(found) else []
+
+
+@functools.cache
+def _knows_pdeathsig(setpriv: str) -> bool:
+    """util-linux before 2.33 has a setpriv without ``--pdeathsig``."""
+    try:
+        done = subprocess.run([setpriv, "--help"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return b"--pdeathsig" in done.stdout
+
+
 async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     """Start Chromium and wait until its DevTools endpoint is announced."""
     plan.user_data_dir.mkdir(parents=True, exist_ok=True)
     port_file = plan.user_data_dir / "DevToolsActivePort"
     port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one
     env = {**os.environ, **plan.env}
+    prefix = parent_death_prefix()
     with plan.log_path.open("ab") as log:
         try:
             process = await asyncio.create_subprocess_exec(
+                *prefix,
                 *plan.argv(),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
                 env=env,
                 start_new_session=True,  # its own process group, killed as one
-                preexec_fn=_die_with_parent if _libc is not None else None,
+                preexec_fn=_die_with_parent if _libc is not None and not prefix else None,
             )
         except OSError as exc:
             raise LaunchError(f"could not start Chromium at {plan.executable}: {exc}") from exc

@@ -19,7 +19,7 @@ def default_max_browsers() -> int:
 
 @dataclass
 class ServerConfig:
-    api_key: str
+    api_key: str = field(repr=False)  # a secret: never in a repr or a log
     host: str = "127.0.0.1"
     port: int = 8777
     chromium: str | None = None  # path; None finds one (see chromium.find_chromium)

@@ -2,9 +2,11 @@
 
 A pooled Chromium is launched with the plain plan (no profile, no proxy, default window),
 sized, and kept with an open CDP connection so that handing it out costs one resize. It
-belongs to no one, has no token and bills nothing until a create takes it; then it becomes
-that browser's Chromium, its work folder becomes the browser's, and the pool starts another
-one in the background. One pool launch at a time, backing off after failures, so a broken
+belongs to no one, has no token and bills nothing until a create takes it. A create that
+takes one may still be refused by a hook's ``prepare``: it then gives the Chromium back,
+unused, to the front of the pool; once the create keeps it, it becomes that browser's
+Chromium, its work folder becomes the browser's, and the pool starts another one in the
+background. One pool launch at a time, backing off after failures, so a broken
 Chromium does not spin the machine.
 """
 
@@ -72,6 +74,7 @@ class WarmPool:
         self._ready: collections.deque[WarmChromium] = collections.deque()
         self._filler: asyncio.Task[None] | None = None
         self._closed = False
+        self._lent = 0  # taken by creates that have not said yet whether they keep them
         self.launching = False
         self._discarding: set[asyncio.Task[None]] = set()
 
@@ -87,7 +90,7 @@ class WarmPool:
         self._refill()
 
     def take(self) -> WarmChromium | None:
-        """A live pooled Chromium, now the caller's, or None; the pool refills behind it."""
+        """A live pooled Chromium, lent to the caller until ``keep`` or ``give_back``; or None."""
         taken = None
         while self._ready and taken is None:
             candidate = self._ready.popleft()
@@ -99,8 +102,29 @@ class WarmPool:
                 task = asyncio.get_running_loop().create_task(candidate.discard())
                 self._discarding.add(task)
                 task.add_done_callback(self._discarding.discard)
-        self._refill()
+        if taken is not None:
+            self._lent += 1
+        self._refill()  # for the dead ones dropped; a lent one is replaced once kept
         return taken
+
+    def keep(self, warm: WarmChromium) -> None:
+        """The caller keeps a Chromium it took: the pool launches a replacement."""
+        self._lent -= 1
+        self._refill()
+
+    def give_back(self, warm: WarmChromium) -> bool:
+        """Put a Chromium taken but not used back in front, still warm.
+
+        False if the pool will not have it (it is closed, or the Chromium died): then it
+        is still the caller's, to discard.
+        """
+        self._lent -= 1
+        if self._closed or not warm.alive:
+            self._refill()
+            return False
+        warm._watcher = asyncio.get_running_loop().create_task(self._watch(warm))
+        self._ready.appendleft(warm)
+        return True
 
     def _refill(self) -> None:
         if self._closed or self.size == 0:
@@ -110,7 +134,7 @@ class WarmPool:
 
     async def _fill(self) -> None:
         failures = 0
-        while not self._closed and len(self._ready) < self.size:
+        while not self._closed and len(self._ready) + self._lent < self.size:
             self.launching = True
             try:
                 warm = await self._launch()

@@ -19,20 +19,28 @@ import logging
 import httpx
 import websockets
 from fastapi import APIRouter, Request, WebSocket
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
+from bu_cdp.server.addresses import websocket_base
 from bu_cdp.server.browsers import BrowserManager, ManagedBrowser
 from bu_cdp.server.problems import ApiProblem
 
 log = logging.getLogger("bu_cdp.server")
 router = APIRouter()
 
+# Websocket close codes. Closed before the accept, POLICY_VIOLATION reaches the client as 403.
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 
 
 def cdp_path(browser: ManagedBrowser) -> str:
     return f"/cdp/{browser.id}/{browser.token}"
+
+
+def cdp_url(connection: HTTPConnection, browser: ManagedBrowser) -> str:
+    """The browser's ``cdp_url``, as clients of this request reach the server."""
+    return websocket_base(connection) + cdp_path(browser)
 
 
 @router.websocket("/cdp/{browser_id}/{token}")
@@ -105,9 +113,13 @@ async def json_version(request: Request, browser_id: str, token: str) -> dict[st
     browser = manager.authorize(browser_id, token)
     if browser is None or browser.process is None:
         raise ApiProblem(403, "Not a valid CDP address for an active browser")
-    async with httpx.AsyncClient(timeout=10) as http:
-        answer = await http.get(f"{browser.process.http_url}/json/version")
-    info: dict[str, object] = answer.json()
-    base = (request.app.state.config.public_url or str(request.base_url)).rstrip("/")
-    info["webSocketDebuggerUrl"] = "ws" + base[len("http") :] + cdp_path(browser)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.get(f"{browser.process.http_url}/json/version")
+            answer.raise_for_status()
+        info: dict[str, object] = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:  # it ended, or is ending, since the check
+        log.warning("relay for browser %s could not reach Chromium: %s", browser.id, exc)
+        raise ApiProblem(502, "Chromium could not be reached: the browser may have ended") from exc
+    info["webSocketDebuggerUrl"] = cdp_url(request, browser)
     return info

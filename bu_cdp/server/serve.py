@@ -20,21 +20,40 @@ WS_MAX_SIZE = 1 << 30
 _TOKEN_IN_PATH = re.compile(r"(/(?:cdp|live|recordings)/[^/\s]+/)[^/?\s\"]+")
 
 
+# uvicorn's loggers that name request paths: the access log, and uvicorn.error, where its
+# websocket protocols log every upgrade ('"WebSocket /live/<id>/<token>/ws" [accepted]').
+PATH_LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
 class RedactTokens(logging.Filter):
-    """Keep per-browser tokens out of access logs: they open a browser to whoever reads them."""
+    """Keep per-browser tokens out of logs: they open a browser to whoever reads them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_PATH.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
         return True
+
+
+def _redact(text: str) -> str:
+    return _TOKEN_IN_PATH.sub(r"\1***", text)
+
+
+_REDACT_TOKENS = RedactTokens()
+
+
+def redact_tokens_in_logs() -> None:
+    """Put the one token filter on every logger that names request paths (once: adding the
+    same filter again is a no-op)."""
+    for name in PATH_LOGGERS:
+        logging.getLogger(name).addFilter(_REDACT_TOKENS)
 
 
 def uvicorn_config(
     config: ServerConfig, app: FastAPI | None = None, **overrides: Any
 ) -> uvicorn.Config:
-    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    redact_tokens_in_logs()
     options: dict[str, Any] = {
         "host": config.host,
         "port": config.port,

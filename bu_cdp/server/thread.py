@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,14 +20,18 @@ from bu_cdp.server.serve import bind, uvicorn_config
 class ServerThread:
     """Start with ``start()``, stop with ``stop()``: every browser it launched is stopped."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, **uvicorn_options: Any) -> None:
+        """``uvicorn_options`` override uvicorn's settings (``timeout_graceful_shutdown``...)."""
         self.config = config
         self._sock = bind(config.host, config.port)
-        config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
-        self._app = create_app(config)
-        self._server = uvicorn.Server(
-            uvicorn_config(config, self._app, log_level="warning", access_log=False)
-        )
+        try:
+            config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
+            self._app = create_app(config)
+            options = {"log_level": "warning", "access_log": False, **uvicorn_options}
+            self._server = uvicorn.Server(uvicorn_config(config, self._app, **options))
+        except BaseException:  # a bad setting: nothing may stay open, the port included
+            self._sock.close()
+            raise
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="bu-cdp-server", daemon=True)
 

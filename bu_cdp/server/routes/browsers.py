@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from bu_cdp.models import BrowserStatus
+from bu_cdp.server.addresses import public_base
 from bu_cdp.server.browsers import BrowserManager, ManagedBrowser
 from bu_cdp.server.problems import ApiProblem
-from bu_cdp.server.relay import cdp_path
+from bu_cdp.server.relay import cdp_url
 from bu_cdp.server.schemas import BrowserCreateRequest
 
+log = logging.getLogger("bu_cdp.server")
 router = APIRouter(tags=["Browsers"])
 
-
-def public_base(request: Request) -> str:
-    """Where clients reach this server: the configured public URL, or the request's own."""
-    configured = request.app.state.config.public_url
-    return (configured or str(request.base_url)).rstrip("/")
+CLIENT_GONE = "the client that created it went away before the answer (it gave up waiting)"
 
 
 def present(browser: ManagedBrowser, request: Request) -> dict[str, Any]:
     base = public_base(request)
-    ws_base = "ws" + base[len("http") :]
     answer = {
         "id": browser.id,
         "status": browser.status.value,
-        "cdp_url": ws_base + cdp_path(browser),
+        "cdp_url": cdp_url(request, browser),
         **{name: base + path for name, path in browser.links.items()},
         "created_at": browser.created_at.isoformat(),
         "stopped_at": browser.stopped_at.isoformat() if browser.stopped_at else None,
@@ -46,7 +45,12 @@ def _manager(request: Request) -> BrowserManager:
 
 @router.post("/browsers")
 async def create_browser(body: BrowserCreateRequest, request: Request) -> dict[str, Any]:
-    browser = await _manager(request).create(body)
+    manager = _manager(request)
+    browser = await manager.create(body)
+    if await request.is_disconnected():
+        # Nobody will ever learn its address: stop it now rather than at its timeout.
+        log.info("browser %s: %s; stopping it", browser.id, CLIENT_GONE)
+        await manager.stop(browser.id, reason=CLIENT_GONE)
     return present(browser, request)
 
 
@@ -74,4 +78,13 @@ async def stop_browser(browser_id: str, request: Request) -> dict[str, Any]:
     try:
         return present(await _manager(request).stop(browser_id), request)
     except ApiProblem as problem:
-        return _earlier(request, browser_id, problem)
+        earlier = _earlier(request, browser_id, problem)
+    if earlier["status"] == BrowserStatus.ACTIVE.value:
+        # Still running, so not this server's: its Chromium answers to the server that
+        # launched it (or died with it, and the next server started here closes the record).
+        raise ApiProblem(
+            409,
+            f"Browser {browser_id!r} is run by another bu-cdp server using the same data "
+            "folder; this server cannot stop it: stop it through the server that created it.",
+        )
+    return earlier

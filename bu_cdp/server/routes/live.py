@@ -9,17 +9,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse
 
+from bu_cdp.server.addresses import public_base
 from bu_cdp.server.auth import token_matches
 from bu_cdp.server.browsers import BrowserManager, ManagedBrowser
 from bu_cdp.server.live import live_page, watch
 from bu_cdp.server.problems import ApiProblem
 from bu_cdp.server.recording import VIDEO_MEDIA_TYPE, VIDEO_SUFFIX, RecordingStore
-from bu_cdp.server.routes.browsers import public_base
+from bu_cdp.server.relay import POLICY_VIOLATION
 from bu_cdp.server.screencast import ScreencastHub
 
 router = APIRouter(include_in_schema=False)
 
-POLICY_VIOLATION = 1008
 # The token is in the address: keep it out of Referer headers and caches.
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store"}
 

@@ -1,0 +1,95 @@
+"""Failures that must not leak, bill, lie or answer 500."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bu_cdp.errors import ConfigurationError
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.thread import ServerThread
+
+
+def _headers(server: ServerThread) -> dict[str, str]:
+    return {"X-Browser-Use-API-Key": server.config.api_key}
+
+
+def test_a_bad_setting_at_start_up_leaves_nothing_open(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = ServerConfig(
+        api_key=secrets.token_urlsafe(16),
+        port=0,
+        data_dir=data,
+        proxies={"us": "socks5://proxy.example:1080"},
+    )
+    with pytest.raises(ConfigurationError, match="proxy for country code 'us'"):
+        ServerThread(config)
+    assert not data.exists()  # the store (database, run lock) was never opened
+    with socket.socket() as again:  # and the port it had bound is free again
+        again.bind(("127.0.0.1", config.port))
+        again.listen()
+
+
+def test_a_browser_whose_recording_cannot_start_is_not_billed(
+    make_server: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    server = make_server(data_dir=tmp_path / "data", recordings_dir=tmp_path / "a-file" / "rec")
+    created = httpx.post(
+        f"{server.base_url}/browsers",
+        json={"enable_recording": True},
+        headers=_headers(server),
+        timeout=60,
+    )
+    assert created.status_code == 503, created.text
+    assert "recording" in created.json()["detail"]
+    usage = httpx.get(f"{server.base_url}/billing/usage", headers=_headers(server)).json()
+    assert usage["browsers"] == 0 and usage["browser_minutes"] == 0
+
+
+def test_a_browser_of_another_server_on_the_same_data_folder_cannot_be_stopped_here(
+    make_server: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    owner = make_server(data_dir=tmp_path / "data")
+    other = make_server(data_dir=tmp_path / "data")
+    created = httpx.post(
+        f"{owner.base_url}/browsers", json={}, headers=_headers(owner), timeout=60
+    ).json()
+    stop_path = f"/browsers/{created['id']}/stop"
+
+    refused = httpx.post(other.base_url + stop_path, headers=_headers(other))
+    assert refused.status_code == 409
+    assert "another bu-cdp server" in refused.json()["detail"]
+    assert owner.manager.get(created["id"]).active  # still running, as the 409 says
+
+    stopped = httpx.post(owner.base_url + stop_path, headers=_headers(owner), timeout=60)
+    assert stopped.json()["status"] == "stopped"
+    again = httpx.post(other.base_url + stop_path, headers=_headers(other))
+    assert (again.status_code, again.json()["status"]) == (200, "stopped")  # ended: no-op
+
+
+def test_json_version_answers_502_when_chromium_cannot_be_reached(server: ServerThread) -> None:
+    created = httpx.post(
+        f"{server.base_url}/browsers", json={}, headers=_headers(server), timeout=60
+    ).json()
+    process = server.manager.get(created["id"]).process
+    assert process is not None
+    port = process.port
+    # Chromium ending between the token check and the call, made certain: the address the
+    # server asks is a port where nothing listens.
+    with socket.socket() as nothing_there:
+        nothing_there.bind(("127.0.0.1", 0))
+        process.port = nothing_there.getsockname()[1]
+        try:
+            version_url = created["cdp_url"].replace("ws", "http", 1) + "/json/version"
+            answer = httpx.get(version_url, timeout=30)
+        finally:
+            process.port = port
+    assert answer.status_code == 502
+    assert "Chromium could not be reached" in answer.json()["detail"]
+    httpx.post(f"{server.base_url}/browsers/{created['id']}/stop", headers=_headers(server))
