@@ -89,6 +89,10 @@ class BrowserHooks:
     profile, launch flags) says so up front with ``needs_cold_launch``.
     """
 
+    async def check(self, request: BrowserCreateRequest) -> None:
+        """Before a slot or a warm browser is taken: refuse a bad request (raise ApiProblem)."""
+        return None
+
     def needs_cold_launch(self, request: BrowserCreateRequest) -> bool:
         """True if this request needs a Chromium started for it, not one from the pool."""
         return False
@@ -169,6 +173,8 @@ class BrowserManager:
 
     async def create(self, request: BrowserCreateRequest) -> ManagedBrowser:
         started = time.monotonic()
+        for hook in self.hooks:
+            await hook.check(request)
         slot = await self.admission.acquire()  # 429 past the limit and its queue
         try:
             browser = await self._start(request, slot)
