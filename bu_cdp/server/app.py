@@ -17,7 +17,7 @@ from bu_cdp.server.live import LiveViewHooks
 from bu_cdp.server.persistence import Persistence
 from bu_cdp.server.problems import ApiProblem, handle_problem
 from bu_cdp.server.proxy import ProxyHooks
-from bu_cdp.server.recording import RecordingHooks, RecordingStore
+from bu_cdp.server.recording import RecordingHooks
 from bu_cdp.server.routes import (
     billing,
     browsers,
@@ -40,17 +40,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     proxies = ProxyHooks(config.proxies, config.proxy_connect_timeout)
     persistence = Persistence.open(config)
     screencasts = ScreencastHub()
-    recordings = RecordingStore(config.recordings_dir or persistence.store.data_dir / "recordings")
+    recordings = persistence.recordings
     recorder = RecordingHooks(screencasts, recordings)
     # The ledger's row is written by the last ``started``: a browser that another hook
     # failed to start (a recording that could not begin) is never billed.
-    ledger = persistence.records
     hooks: list[BrowserHooks] = [
-        *(hook for hook in persistence.hooks if hook is not ledger),
+        *persistence.hooks,
         proxies,
         LiveViewHooks(),
         recorder,
-        ledger,
+        persistence.records,
     ]
     manager = BrowserManager(config, hooks)
 

@@ -4,20 +4,22 @@ Browser time runs from the moment Chromium is ready until the browser ends, in A
 (``ServerConfig.minute_seconds`` real seconds each; 60 outside tests). A browser's minutes and
 cost are fixed in the store when it ends; a running browser counts up to now. Sessions are
 counted; they carry no price here. With a credit configured, creating a browser needs a balance
-above zero; stopping never does.
+above zero; stopping never does. The balance is the data folder's: several servers sharing a
+folder share one ledger and one credit.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
-from bu_cdp.server.chromium import LaunchPlan
+from bu_cdp.server.browsers import BrowserHooks
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.problems import ApiProblem
+from bu_cdp.server.schemas import BrowserCreateRequest
 from bu_cdp.server.store import Store, now, parse_time
 
 
@@ -100,7 +102,20 @@ class Billing:
         }
 
     def cost(self) -> float:
-        return sum(day.cost for day in self._days().values())
+        """What every browser of the data folder has cost so far, whichever server ran it.
+
+        Ended browsers come from the running total the store keeps; running ones (few, found
+        through the status index) count up to now. No scan of the ledger.
+        """
+        row = self.store.row("SELECT value FROM totals WHERE name = 'browser_cost'")
+        ended = float(row["value"]) if row is not None else 0.0
+        moment = now()
+        running = self.store.rows(
+            "SELECT started_at FROM browsers WHERE status = 'active' AND minutes IS NULL"
+        )
+        return ended + sum(
+            self.pricing.charge(parse_time(r["started_at"]), moment)[1] for r in running
+        )
 
     def balance(self) -> dict[str, Any]:
         """``balance`` is the credit minus the cost so far; without a credit, minus the cost."""
@@ -113,16 +128,20 @@ class Billing:
 
 
 class CreditCheck(BrowserHooks):
-    """Refuse new browsers (402) once a configured credit is used up."""
+    """Refuse new browsers (402) once a configured credit is used up, before they take a slot.
+
+    The credit is compared with the cost of the whole data folder: every browser of every
+    server that has used it, as ``GET /billing/balance`` shows.
+    """
 
     def __init__(self, billing: Billing) -> None:
         self.billing = billing
 
-    async def prepare(self, browser: ManagedBrowser, plan: LaunchPlan) -> None:
+    async def check(self, request: BrowserCreateRequest) -> None:
         credit = self.billing.credit
         if credit is None:
             return
-        cost = self.billing.cost()
+        cost = await asyncio.to_thread(self.billing.cost)
         if cost >= credit:
             raise ApiProblem(
                 402,

@@ -93,8 +93,9 @@ class ProxyForwarder:
         self.upstream = upstream
         self.name = name  # the browser's id, for log lines
         self.connect_timeout = connect_timeout
-        # How long a CONNECT waits for the upstream's answer: the upstream must first
-        # reach the site itself, so allow it more than a connect.
+        # How long the upstream may take to start answering (a CONNECT, or the response
+        # head of a plain request): it must first reach the site itself, so allow it more
+        # than a connect. A proxy that accepts and then says nothing fails the page.
         self.answer_timeout = answer_timeout if answer_timeout is not None else 3 * connect_timeout
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -288,7 +289,7 @@ class ProxyForwarder:
         await copy_body(request, client, upstream.writer, to_eof=False)
         await upstream.writer.drain()
         try:
-            return upstream, await self._answer(upstream, None)
+            return upstream, await self._answer(upstream, self.answer_timeout)
         except UpstreamClosed:
             has_body = request.chunked() or bool(request.content_length())
             if not reused or has_body:
@@ -299,7 +300,7 @@ class ProxyForwarder:
         upstream = await self._connect()
         upstream.writer.write(self._with_credentials(request))
         await upstream.writer.drain()
-        return upstream, await self._answer(upstream, None)
+        return upstream, await self._answer(upstream, self.answer_timeout)
 
     # -- telling the user ------------------------------------------------------------------
 

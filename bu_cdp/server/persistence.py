@@ -16,10 +16,12 @@ from pathlib import Path
 
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.billing import Billing, CreditCheck
-from bu_cdp.server.browser_records import BrowserRecords, ServerRun
+from bu_cdp.server.browser_records import BrowserRecords
 from bu_cdp.server.browsers import BrowserHooks
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.profiles import ProfileHooks, Profiles
+from bu_cdp.server.recordings import RecordingStore, recordings_folder
+from bu_cdp.server.runs import ServerRun
 from bu_cdp.server.sessions import Sessions
 from bu_cdp.server.store import Store, default_data_dir
 from bu_cdp.server.workspaces import Workspaces
@@ -32,16 +34,14 @@ class Persistence:
         self.store = store
         self.run = ServerRun(store)
         self.billing = Billing(store, config)
-        self.records = BrowserRecords(store, self.run, self.billing.pricing)
+        self.recordings = RecordingStore(recordings_folder(config.recordings_dir, store.data_dir))
+        self.records = BrowserRecords(store, self.run, self.billing.pricing, self.recordings)
         self.profiles = Profiles(store)
-        self.workspaces = Workspaces(store, config.max_upload_bytes)
+        self.workspaces = Workspaces(store, self.run.id, config.max_upload_bytes)
         self.sessions = Sessions(store)
-        # In this order: refuse without credit before copying a profile; bill what started.
-        self.hooks: list[BrowserHooks] = [
-            CreditCheck(self.billing),
-            ProfileHooks(self.profiles),
-            self.records,
-        ]
+        # Credit before profile: refuse without credit before copying a profile. The ledger
+        # (``records``) is not here: the app puts it after every other hook (see app.py).
+        self.hooks: list[BrowserHooks] = [CreditCheck(self.billing), ProfileHooks(self.profiles)]
         self._heartbeat: asyncio.Task[None] | None = None
         self._scratch: Path | None = None  # a stand-in data folder, removed at stop
 

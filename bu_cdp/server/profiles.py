@@ -22,6 +22,7 @@ from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
 from bu_cdp.server.chromium import LaunchPlan
 from bu_cdp.server.disk import fsync_dir, fsync_tree, try_lock
 from bu_cdp.server.problems import ApiProblem, not_found
+from bu_cdp.server.schemas import BrowserCreateRequest
 from bu_cdp.server.store import Store, is_id, new_id, now, timestamp
 
 # Rebuilt by Chromium on demand: never worth the time and space of a save.
@@ -128,14 +129,14 @@ class Profiles:
             self.store.execute("UPDATE profiles SET name = ? WHERE id = ?", (name, profile_id))
         return self.get(profile_id)
 
-    async def delete(self, profile_id: str) -> None:
+    def delete(self, profile_id: str) -> None:
         self.get(profile_id)
         fd = self._lock(profile_id)
         if fd is None:
             raise self._in_use(profile_id, "cannot be deleted")
         try:
             self.store.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
-            await asyncio.to_thread(shutil.rmtree, self.root / profile_id, True)
+            shutil.rmtree(self.root / profile_id, ignore_errors=True)
         finally:
             os.close(fd)
 
@@ -155,12 +156,16 @@ class Profiles:
             "at a time; stop that browser first.",
         )
 
-    def take(self, profile_id: str, browser_id: str) -> int:
-        """Lock the profile for one browser; the descriptor to ``give_back``."""
+    def check(self, profile_id: str) -> None:
+        """404, naming the request's field, for a profile that does not exist."""
         if self._row(profile_id) is None:
             raise ApiProblem(
                 404, f"Profile {profile_id!r} not found (profile_id)", field="profile_id"
             )
+
+    def take(self, profile_id: str, browser_id: str) -> int:
+        """Lock the profile for one browser; the descriptor to ``give_back``."""
+        self.check(profile_id)
         fd = self._lock(profile_id)
         if fd is None:
             raise self._in_use(profile_id, "cannot start another browser")
@@ -228,17 +233,32 @@ class Profiles:
 
 
 class ProfileHooks(BrowserHooks):
-    """A browser created with ``profile_id`` starts from the profile and saves back into it."""
+    """A browser created with ``profile_id`` starts from the profile and saves back into it.
+
+    An unknown profile is refused (404) before the create takes a slot; one in use (409) when
+    its lock is taken, just before launch.
+    """
 
     def __init__(self, profiles: Profiles) -> None:
         self.profiles = profiles
         self._held: dict[str, tuple[str, int]] = {}  # browser id -> (profile id, lock)
 
+    async def check(self, request: BrowserCreateRequest) -> None:
+        if request.profile_id is not None:
+            await asyncio.to_thread(self.profiles.check, request.profile_id)
+
     async def prepare(self, browser: ManagedBrowser, plan: LaunchPlan) -> None:
         profile_id = browser.request.profile_id
         if profile_id is None:
             return
-        fd = self.profiles.take(profile_id, browser.id)
+        taking = asyncio.ensure_future(
+            asyncio.to_thread(self.profiles.take, profile_id, browser.id)
+        )
+        try:
+            fd = await asyncio.shield(taking)
+        except asyncio.CancelledError:  # the thread goes on: give back what it takes
+            taking.add_done_callback(lambda done: self._give_back_taken(profile_id, done))
+            raise
         try:
             await asyncio.to_thread(self.profiles.load, profile_id, plan.user_data_dir)
         except BaseException:
@@ -246,6 +266,10 @@ class ProfileHooks(BrowserHooks):
             raise
         self._held[browser.id] = (profile_id, fd)
         browser.graceful_close = True  # cookies reach the disk only when Chromium quits
+
+    def _give_back_taken(self, profile_id: str, taking: asyncio.Future[int]) -> None:
+        if not taking.cancelled() and taking.exception() is None:
+            self.profiles.give_back(profile_id, taking.result())
 
     async def finished(self, browser: ManagedBrowser) -> None:
         held = self._held.pop(browser.id, None)

@@ -148,6 +148,9 @@ class ProxyHooks(BrowserHooks):
             )
         return upstream
 
+    async def check(self, request: BrowserCreateRequest) -> None:
+        self.upstream_for(request)  # 422 before the create takes a slot
+
     async def prepare(self, browser: ManagedBrowser, plan: LaunchPlan) -> None:
         upstream = self.upstream_for(browser.request)
         if upstream is None:

@@ -74,7 +74,6 @@ class Screencast:
         self._frame_listeners: set[FrameListener] = set()
         self._tab_listeners: set[TabListener] = set()
         self.last_frame: Frame | None = None
-        self.frames = 0
 
     # -- listeners -----------------------------------------------------------------------
 
@@ -247,7 +246,6 @@ class Screencast:
         self._same_pictures = self._same_pictures + 1 if same else 0
         if not same:
             self.last_frame = frame
-            self.frames += 1
             for listener in list(self._frame_listeners):
                 listener(frame)
         number = int(params["sessionId"])

@@ -5,8 +5,11 @@ data folder (``$XDG_DATA_HOME/bu-cdp``, by default ``~/.local/share/bu-cdp``, on
 schema is versioned with SQLite's ``user_version``: ``MIGRATIONS[n]`` takes a database from
 version ``n`` to ``n + 1``, so a later release migrates what an earlier one wrote.
 
-One connection per server, shared by the event loop and worker threads behind one lock.
-Every statement is short; slow work (copying folders) happens outside the lock.
+One connection per server, shared by worker threads behind one lock (SQLite calls may wait
+for the disk and for another server's write lock, so they never run on the event loop: routes
+that use the store are plain functions, which FastAPI runs in its thread pool, and hooks call it
+through ``asyncio.to_thread``). Every statement is short and commits on its own; slow work
+(copying folders) happens outside the lock.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ import sqlite3
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,24 @@ MIGRATIONS: list[Sequence[str]] = [
     ),
     # 2: a session records through its browser; its recording is that browser's.
     ("ALTER TABLE sessions ADD COLUMN browser_id TEXT",),
+    # 3: the total cost of ended browsers, kept by triggers in the statement that changes a
+    # row, so a credit check reads one row instead of the whole ledger.
+    (
+        "CREATE TABLE totals (name TEXT PRIMARY KEY, value REAL NOT NULL)",
+        "INSERT INTO totals (name, value) SELECT 'browser_cost', total(cost) FROM browsers",
+        """CREATE TRIGGER browser_cost_inserted AFTER INSERT ON browsers
+            WHEN new.cost IS NOT NULL BEGIN
+            UPDATE totals SET value = value + new.cost WHERE name = 'browser_cost';
+        END""",
+        """CREATE TRIGGER browser_cost_updated AFTER UPDATE OF cost ON browsers BEGIN
+            UPDATE totals SET value = value + coalesce(new.cost, 0) - coalesce(old.cost, 0)
+            WHERE name = 'browser_cost';
+        END""",
+        """CREATE TRIGGER browser_cost_deleted AFTER DELETE ON browsers
+            WHEN old.cost IS NOT NULL BEGIN
+            UPDATE totals SET value = value - old.cost WHERE name = 'browser_cost';
+        END""",
+    ),
 ]
 
 
@@ -159,18 +179,6 @@ class Store:
         """Run one statement in its own transaction; the number of rows it changed."""
         with self._lock:
             return self._db.execute(sql, params).rowcount
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Statements that commit together or not at all."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def schema_version(self) -> int:
         with self._lock:

@@ -1,4 +1,7 @@
-"""The billing paths: usage (totals and a per-day breakdown) and balance."""
+"""The billing paths: usage (totals and a per-day breakdown) and balance.
+
+Plain functions, which FastAPI runs in its thread pool: the store waits for the disk.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,10 @@ def _billing(request: Request) -> Billing:
 
 
 @router.get("/billing/usage")
-async def usage(request: Request) -> dict[str, Any]:
+def usage(request: Request) -> dict[str, Any]:
     return _billing(request).usage()
 
 
 @router.get("/billing/balance")
-async def balance(request: Request) -> dict[str, Any]:
+def balance(request: Request) -> dict[str, Any]:
     return _billing(request).balance()

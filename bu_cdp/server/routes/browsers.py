@@ -59,7 +59,7 @@ def _earlier(request: Request, browser_id: str, problem: ApiProblem) -> dict[str
     persistence = getattr(request.app.state, "persistence", None)
     earlier: dict[str, Any] | None = None
     if persistence is not None:
-        earlier = persistence.records.earlier(browser_id)
+        earlier = persistence.records.earlier(browser_id, public_base(request))
     if problem.status_code != 404 or earlier is None:
         raise problem
     return earlier

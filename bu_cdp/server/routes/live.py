@@ -14,7 +14,7 @@ from bu_cdp.server.auth import token_matches
 from bu_cdp.server.browsers import BrowserManager, ManagedBrowser
 from bu_cdp.server.live import live_page, watch
 from bu_cdp.server.problems import ApiProblem
-from bu_cdp.server.recording import VIDEO_MEDIA_TYPE, VIDEO_SUFFIX, RecordingStore
+from bu_cdp.server.recordings import VIDEO_MEDIA_TYPE, VIDEO_SUFFIX, RecordingStore
 from bu_cdp.server.relay import POLICY_VIOLATION
 from bu_cdp.server.screencast import ScreencastHub
 
@@ -66,7 +66,7 @@ async def live_socket(websocket: WebSocket, browser_id: str, token: str) -> None
 
 
 @router.get("/recordings/{browser_id}/{file_name}")
-async def recording_file(request: Request, browser_id: str, file_name: str) -> FileResponse:
+def recording_file(request: Request, browser_id: str, file_name: str) -> FileResponse:
     store: RecordingStore = request.app.state.recordings
     token = file_name.removesuffix(VIDEO_SUFFIX)
     path = store.open(browser_id, token) if file_name.endswith(VIDEO_SUFFIX) else None

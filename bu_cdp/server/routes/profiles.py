@@ -1,4 +1,7 @@
-"""The profile paths: create, list (``query``), get, rename, delete."""
+"""The profile paths: create, list (``query``), get, rename, delete.
+
+Plain functions, which FastAPI runs in its thread pool: the store waits for the disk.
+"""
 
 from __future__ import annotations
 
@@ -19,28 +22,28 @@ def _profiles(request: Request) -> Profiles:
 
 
 @router.post("/profiles")
-async def create_profile(body: NameRequest, request: Request) -> dict[str, Any]:
+def create_profile(body: NameRequest, request: Request) -> dict[str, Any]:
     if body.name is None:
         raise invalid("name", "name is required")
     return _profiles(request).create(body.name)
 
 
 @router.get("/profiles")
-async def list_profiles(request: Request, query: str | None = None) -> list[dict[str, Any]]:
+def list_profiles(request: Request, query: str | None = None) -> list[dict[str, Any]]:
     return _profiles(request).list(query)
 
 
 @router.get("/profiles/{profile_id}")
-async def get_profile(profile_id: str, request: Request) -> dict[str, Any]:
+def get_profile(profile_id: str, request: Request) -> dict[str, Any]:
     return _profiles(request).get(profile_id)
 
 
 @router.put("/profiles/{profile_id}")
-async def rename_profile(profile_id: str, body: NameRequest, request: Request) -> dict[str, Any]:
+def rename_profile(profile_id: str, body: NameRequest, request: Request) -> dict[str, Any]:
     return _profiles(request).rename(profile_id, body.name)
 
 
 @router.delete("/profiles/{profile_id}", status_code=204)
-async def delete_profile(profile_id: str, request: Request) -> Response:
-    await _profiles(request).delete(profile_id)
+def delete_profile(profile_id: str, request: Request) -> Response:
+    _profiles(request).delete(profile_id)
     return Response(status_code=204)

@@ -1,4 +1,7 @@
-"""The session paths: creating answers 501 (no agent runner here); the rest read the store."""
+"""The session paths: creating answers 501 (no agent runner here); the rest read the store.
+
+Plain functions, which FastAPI runs in its thread pool: the store waits for the disk.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +24,12 @@ def _sessions(request: Request) -> Sessions:
 
 
 @router.post("/sessions")
-async def create_session(body: SessionCreate, request: Request) -> dict[str, Any]:
+def create_session(body: SessionCreate, request: Request) -> dict[str, Any]:
     return _sessions(request).create()
 
 
 @router.get("/sessions")
-async def list_sessions(
+def list_sessions(
     request: Request,
     limit: int | None = Query(default=None, ge=0, le=MAX_PAGE),
     offset: int | None = Query(default=None, ge=0, le=2**62),
@@ -35,22 +38,22 @@ async def list_sessions(
 
 
 @router.get("/sessions/{session_id}")
-async def get_session(session_id: str, request: Request) -> dict[str, Any]:
+def get_session(session_id: str, request: Request) -> dict[str, Any]:
     return _sessions(request).get(session_id)
 
 
 @router.post("/sessions/{session_id}/stop")
-async def stop_session(session_id: str, request: Request) -> dict[str, Any]:
+def stop_session(session_id: str, request: Request) -> dict[str, Any]:
     return _sessions(request).stop(session_id)
 
 
 @router.get("/sessions/{session_id}/messages")
-async def session_messages(session_id: str, request: Request) -> list[dict[str, Any]]:
+def session_messages(session_id: str, request: Request) -> list[dict[str, Any]]:
     return _sessions(request).messages(session_id)
 
 
 @router.post("/sessions/{session_id}/recording")
-async def session_recording(session_id: str, request: Request) -> dict[str, Any]:
+def session_recording(session_id: str, request: Request) -> dict[str, Any]:
     return _sessions(request).recording(
         session_id, lambda browser_id: recording_url_for(request, browser_id)
     )

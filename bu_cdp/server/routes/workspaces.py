@@ -2,11 +2,14 @@
 
 ``GET /workspaces/{id}/files/{path}`` streams one file back; the spec has no way to read a
 workspace's files, and a workspace you cannot read back is of little use.
+
+Plain functions, which FastAPI runs in its thread pool: they wait for the database and the
+disk, which must never hold up the event loop. The upload is the exception: it reads the
+request stream, and moves its own disk work to worker threads.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,32 +28,30 @@ def _workspaces(request: Request) -> Workspaces:
 
 
 @router.post("/workspaces")
-async def create_workspace(body: NameRequest, request: Request) -> dict[str, Any]:
+def create_workspace(body: NameRequest, request: Request) -> dict[str, Any]:
     if body.name is None:
         raise invalid("name", "name is required")
     return _workspaces(request).create(body.name)
 
 
 @router.get("/workspaces")
-async def list_workspaces(request: Request) -> list[dict[str, Any]]:
+def list_workspaces(request: Request) -> list[dict[str, Any]]:
     return _workspaces(request).list()
 
 
 @router.get("/workspaces/{workspace_id}")
-async def get_workspace(workspace_id: str, request: Request) -> dict[str, Any]:
+def get_workspace(workspace_id: str, request: Request) -> dict[str, Any]:
     return _workspaces(request).get(workspace_id)
 
 
 @router.put("/workspaces/{workspace_id}")
-async def rename_workspace(
-    workspace_id: str, body: NameRequest, request: Request
-) -> dict[str, Any]:
+def rename_workspace(workspace_id: str, body: NameRequest, request: Request) -> dict[str, Any]:
     return _workspaces(request).rename(workspace_id, body.name)
 
 
 @router.delete("/workspaces/{workspace_id}", status_code=204)
-async def delete_workspace(workspace_id: str, request: Request) -> Response:
-    await _workspaces(request).delete(workspace_id)
+def delete_workspace(workspace_id: str, request: Request) -> Response:
+    _workspaces(request).delete(workspace_id)
     return Response(status_code=204)
 
 
@@ -70,19 +71,19 @@ async def upload_files(
 
 
 @router.get("/workspaces/{workspace_id}/files")
-async def list_files(
+def list_files(
     workspace_id: str, request: Request, prefix: str | None = None
 ) -> list[dict[str, Any]]:
-    return await asyncio.to_thread(_workspaces(request).list_files, workspace_id, prefix)
+    return _workspaces(request).list_files(workspace_id, prefix)
 
 
 @router.get("/workspaces/{workspace_id}/size")
-async def workspace_size(workspace_id: str, request: Request) -> dict[str, int]:
-    return {"bytes": await asyncio.to_thread(_workspaces(request).size, workspace_id)}
+def workspace_size(workspace_id: str, request: Request) -> dict[str, int]:
+    return {"bytes": _workspaces(request).size(workspace_id)}
 
 
 @router.get("/workspaces/{workspace_id}/files/{path:path}")
-async def download_file(workspace_id: str, path: str, request: Request) -> FileResponse:
+def download_file(workspace_id: str, path: str, request: Request) -> FileResponse:
     """An extension of the spec: the bytes of one file of the workspace."""
-    target = await asyncio.to_thread(_workspaces(request).file_path, workspace_id, path)
+    target = _workspaces(request).file_path(workspace_id, path)
     return FileResponse(target, filename=target.name)
