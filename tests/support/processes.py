@@ -28,24 +28,29 @@ class Process:
         return self.cmdline.replace(b"\0", b" ").decode(errors="replace")
 
 
+def read(pid: int, *, environ: bool = False) -> Process | None:
+    """One process, or None when it is gone or a zombie."""
+    entry = Path(f"/proc/{pid}")
+    try:
+        fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            return None
+        cmdline = (entry / "cmdline").read_bytes()
+        env = (entry / "environ").read_bytes() if environ else b""
+    except (OSError, IndexError):  # it ended while being read
+        return None
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return Process(pid, int(fields[1]), int(fields[2]), cmdline, env, cpu)
+
+
 def scan(*, environ: bool = False) -> list[Process]:
     """Every live process of the machine, each read in one go."""
-    tick = os.sysconf("SC_CLK_TCK")
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] == "Z":
-                continue
-            cmdline = (entry / "cmdline").read_bytes()
-            env = (entry / "environ").read_bytes() if environ else b""
-        except (OSError, IndexError):  # it ended while being read
-            continue
-        cpu = (int(fields[11]) + int(fields[12])) / tick
-        found.append(Process(int(entry.name), int(fields[1]), int(fields[2]), cmdline, env, cpu))
-    return found
+    found = (
+        read(int(entry.name), environ=environ)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit()
+    )
+    return [process for process in found if process is not None]
 
 
 def with_marker(marker: str) -> list[Process]:
