@@ -11,25 +11,29 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+# The test suite's parts (serving, /proc) are the benchmarks' too: the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
+from tests.support import processes
+from tests.support.serving import serve_process
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+if TYPE_CHECKING:
+    from bu_cdp.server.thread import ServerThread
+
+DATA = "data"  # a server's data folder (BU_CDP_HOME), inside its benchmark's own temp folder
 
 
 @dataclass
@@ -37,16 +41,14 @@ class RunningServer:
     base_url: str
     api_key: str
     tmpdir: Path  # the server's TMPDIR: its browsers' work folders are in here
-    metrics: Callable[[], dict[str, object]] = field(repr=False)
+    metrics: Callable[[], dict[str, Any]] = field(repr=False)
     pid: int | None = None  # the server's own process, when it has one
+    thread: ServerThread | None = None  # the server, when it runs in this process
 
     def cpu_seconds(self) -> float | None:
         """CPU time the server process has used so far (Linux), or None."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, TypeError):
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        process = processes.read(self.pid) if self.pid is not None else None
+        return process.cpu_seconds if process is not None else None
 
     def direct_ws_url(self) -> str:
         """Chromium's own DevTools address, read from its profile: for baselines only."""
@@ -57,80 +59,95 @@ class RunningServer:
 
 
 @contextlib.contextmanager
-def serve_subprocess(*flags: str) -> Iterator[RunningServer]:
-    """``bu-cdp serve`` as its own process, as a user runs it; stopped with SIGTERM."""
-    tmpdir = Path(tempfile.mkdtemp(prefix="bu-cdp-bench-"))
-    port = free_port()
-    api_key = secrets.token_urlsafe(16)
-    command = [
-        *(sys.executable, "-m", "bu_cdp.cli", "serve"),
-        *("--port", str(port), "--api-key", api_key),
-        *flags,
-    ]
-    env = {**os.environ, "TMPDIR": str(tmpdir)}
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    headers = {"X-Browser-Use-API-Key": api_key}
+def _own_folder() -> Iterator[Path]:
+    """A temp folder for one server, removed at the end: its data folder and its browsers'
+    work folders go in here, never in the user's data folder. Short: Chromium puts a unix
+    socket in it."""
+    folder = Path(tempfile.mkdtemp(prefix="bu-cdp-bench-"))
     try:
-        _wait_until_healthy(base, process)
-        yield RunningServer(
-            base + "/api/v3",
-            api_key,
-            tmpdir,
-            lambda: httpx.get(base + "/api/v3/metrics", headers=headers).json(),
-            process.pid,
-        )
+        yield folder
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def serve_thread(**settings: object) -> Iterator[RunningServer]:
+def serve_subprocess(*flags: str) -> Iterator[RunningServer]:
+    """``bu-cdp serve`` as its own process, as a user runs it; stopped with SIGTERM."""
+    with (
+        _own_folder() as tmpdir,
+        serve_process(*flags, tmpdir=tmpdir, env={"BU_CDP_HOME": str(tmpdir / DATA)}) as served,
+    ):
+        yield RunningServer(
+            served.api_url, served.api_key, tmpdir, served.metrics, served.process.pid
+        )
+
+
+@contextlib.contextmanager
+def serve_thread(**settings: Any) -> Iterator[RunningServer]:
     """The server in a thread of this process, as the embedded default runs it."""
     from bu_cdp.server.config import ServerConfig
     from bu_cdp.server.thread import ServerThread
 
-    tmpdir = Path(tempfile.mkdtemp(prefix="bu-cdp-bench-"))
-    old_tempdir = tempfile.tempdir
-    tempfile.tempdir = str(tmpdir)
-    config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0, **settings)  # type: ignore[arg-type]
+    with _own_folder() as tmpdir:
+        old_tempdir = tempfile.tempdir
+        tempfile.tempdir = str(tmpdir)  # the browsers' work folders
+        config = ServerConfig(
+            api_key=secrets.token_urlsafe(16), port=0, data_dir=tmpdir / DATA, **settings
+        )
+        try:
+            with ServerThread(config) as server:
+                headers = {"X-Browser-Use-API-Key": config.api_key}
+                yield RunningServer(
+                    server.base_url,
+                    config.api_key,
+                    tmpdir,
+                    lambda: httpx.get(server.base_url + "/metrics", headers=headers).json(),
+                    thread=server,
+                )
+        finally:
+            tempfile.tempdir = old_tempdir
+
+
+class _Pages(ThreadingHTTPServer):
+    daemon_threads = True
+    pages: Mapping[str, bytes]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser closed mid-request (its favicon): not the benchmark's business
+
+
+class _Page(BaseHTTPRequestHandler):
+    server: _Pages
+
+    def do_GET(self) -> None:
+        body = self.server.pages.get(urlsplit(self.path).path)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def page_server(pages: Mapping[str, bytes]) -> Iterator[str]:
+    """Local pages (there is no internet here), by path, queries ignored; the base URL."""
+    server = _Pages(("127.0.0.1", 0), _Page)
+    server.pages = pages
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with ServerThread(config) as server:
-            headers = {"X-Browser-Use-API-Key": config.api_key}
-            yield RunningServer(
-                server.base_url,
-                config.api_key,
-                tmpdir,
-                lambda: httpx.get(server.base_url + "/metrics", headers=headers).json(),
-            )
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        tempfile.tempdir = old_tempdir
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        server.shutdown()
+        server.server_close()
 
 
-def _wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bu-cdp serve exited with code {process.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise RuntimeError("bu-cdp serve did not become healthy within 30s")
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+def load_line(when: str) -> str:
+    """The machine's load: the figures mean little when it is far above its cores."""
+    one, five, _ = os.getloadavg()
+    return f"load average {when}: {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def interleave(

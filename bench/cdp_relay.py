@@ -24,7 +24,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 
-from _harness import median_ms, ratio_line, serve_subprocess, serve_thread
+from _harness import load_line, median_ms, ratio_line, serve_subprocess, serve_thread
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import ClientConnection, connect
 
@@ -100,6 +100,7 @@ def main() -> None:
         if args.server == "subprocess"
         else serve_thread(cdp_relay=args.relay)
     )
+    print(load_line("before"))
     totals: dict[str, list[float]] = {"relay": [], "direct": []}
     calls: dict[str, list[float]] = {"relay": [], "direct": []}
     what = "page.evaluate" if args.client == "playwright" else "Browser.getVersion (raw)"
@@ -125,6 +126,7 @@ def main() -> None:
                 cpu_after = server.cpu_seconds()
         finally:
             api.browsers.stop(browser.id or "")
+    print(load_line("after"))
     for name in totals:
         print(
             f"  {name}: median {median_ms(totals[name]):.0f} ms per {args.calls} calls,"

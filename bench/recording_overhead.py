@@ -1,36 +1,42 @@
 """Does recording slow the user's page? The same page workload with and without recording.
 
-    .venv/bin/python bench/recording_overhead.py [--rounds 5] [--iterations 4]
+    .venv/bin/python bench/recording_overhead.py [--rounds 10] [--iterations 2]
 
 Baseline: a browser created without ``enable_recording``. Each round runs the workload once on
-a recorded browser and once on a plain one, in alternating order, side by side on one local
-server (in this process, as the embedded default runs: the encoder competes with the user's
-own Python code too). The workload, timed from the first navigation to the last evaluate:
-navigations between local pages, JavaScript loops (``evaluate``), scrolling a long page and an
-animation that keeps the screencast busy. Prints each run and the ratio of the medians
-(recorded / plain); the target is at most 1.2.
+a recorded browser and once on a plain one (who goes first alternates), side by side on one
+local server in this process, as the embedded default runs: the encoder competes with the
+user's own Python code too. The workload, timed from the first navigation to the last
+evaluate: navigations between local pages, JavaScript loops (``evaluate``), scrolling a long
+page and an animation that keeps the screencast busy. Creating and stopping are not timed.
+Prints each round, the CPU time it cost, and the ratio of the medians (recorded / plain).
+Target: at most 1.2.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
-import sys
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from _harness import (
+    RunningServer,
+    interleave,
+    load_line,
+    median_ms,
+    page_server,
+    ratio_line,
+    serve_thread,
+)
 from playwright.sync_api import Page, sync_playwright
 
 from bu_cdp import BrowserUse
-from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.thread import ServerThread
+from tests.support.processes import scan
+
+TARGET = 1.2
+ENCODER = "bu_cdp.server.encoder"  # in the command line of a recording's encoder process
 
 ANIMATED = """<!doctype html><title>animated</title>
 <style>
@@ -65,19 +71,6 @@ WORK_JS = """() => {
 }"""
 
 
-class _Pages(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = (ANIMATED if self.path.startswith("/animated") else PLAIN).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def workload(page: Page, base: str, iterations: int) -> float:
     started = time.perf_counter()
     for i in range(iterations):
@@ -96,22 +89,12 @@ def cpu_seconds(chromium_pid: int) -> float:
     """CPU time so far of everything recording could add to (Linux): the browser's Chromium
     processes (one process group), this process (the server and the client), and its
     encoder children."""
-    total = time.process_time()
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            ours = int(fields[2]) == chromium_pid or (
-                int(fields[1]) == os.getpid()
-                and b"bu_cdp.server.encoder" in (entry / "cmdline").read_bytes()
-            )
-            if ours:
-                total += (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+    ours = [
+        p.cpu_seconds
+        for p in scan()
+        if p.pgid == chromium_pid or (p.ppid == os.getpid() and ENCODER in p.command)
+    ]
+    return time.process_time() + sum(ours)
 
 
 @dataclass
@@ -122,10 +105,11 @@ class Run:
 
 
 def run_once(
-    server: ServerThread, client: BrowserUse, base: str, iterations: int, record: bool
+    server: RunningServer, client: BrowserUse, base: str, iterations: int, record: bool
 ) -> Run:
+    assert server.thread is not None  # the server runs in this process
     browser = client.browsers.create(enable_recording=record, timeout=10)
-    process = server.manager.get(browser.id or "").process
+    process = server.thread.manager.get(browser.id or "").process
     assert process is not None
     try:
         with sync_playwright() as pw:
@@ -145,55 +129,48 @@ def run_once(
     return Run(seconds, cpu, stop_seconds)
 
 
-def main() -> int:
+def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=2)
     args = parser.parse_args()
 
-    pages = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    threading.Thread(target=pages.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{pages.server_address[1]}"
-    config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0)
-    runs: dict[bool, list[Run]] = {False: [], True: []}
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    runs: dict[str, list[Run]] = {"plain": [], "recorded": []}
+    print(load_line("before"))
     with (
-        ServerThread(config) as server,
-        BrowserUse(base_url=server.base_url, api_key=config.api_key) as client,
+        page_server({"/animated": ANIMATED.encode(), "/plain": PLAIN.encode()}) as base,
+        serve_thread() as server,
+        BrowserUse(base_url=server.base_url, api_key=server.api_key) as client,
     ):
-        for round_number in range(args.rounds):
-            order = (False, True) if round_number % 2 == 0 else (True, False)
-            for record in order:
-                runs[record].append(run_once(server, client, base, args.iterations, record))
-            plain, recorded = runs[False][-1], runs[True][-1]
-            print(
-                f"round {round_number + 1:2d}: plain {plain.seconds:5.2f}s ({plain.cpu:5.2f}s CPU),"
-                f" recorded {recorded.seconds:5.2f}s ({recorded.cpu:5.2f}s CPU),"
-                f" ratio {recorded.seconds / plain.seconds:.2f}"
-            )
-    pages.shutdown()
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
-    def median(record: bool, what: str) -> float:
-        return statistics.median(getattr(run, what) for run in runs[record])
+        def side(name: str) -> Callable[[], float]:
+            def run() -> float:
+                runs[name].append(run_once(server, client, base, args.iterations, name != "plain"))
+                return runs[name][-1].seconds
 
-    paired = statistics.median(
-        r.seconds / p.seconds for r, p in zip(runs[True], runs[False], strict=True)
-    )
-    print(
-        f"median workload: plain {median(False, 'seconds'):.2f}s, "
-        f"recorded {median(True, 'seconds'):.2f}s"
-    )
-    print(
-        f"median CPU: plain {median(False, 'cpu'):.2f}s, recorded {median(True, 'cpu'):.2f}s, "
-        f"ratio {median(True, 'cpu') / median(False, 'cpu'):.2f}"
-    )
-    print(f"median stop: plain {median(False, 'stop'):.2f}s, recorded {median(True, 'stop'):.2f}s")
-    of_medians = median(True, "seconds") / median(False, "seconds")
-    print(f"ratio of medians, recorded/plain: {of_medians:.2f}")
-    print(f"median of the rounds' ratios:     {paired:.2f}  (target <= 1.2)")
-    return 0
+            return run
+
+        sides = {"plain": side("plain"), "recorded": side("recorded")}
+        for run in sides.values():
+            run()  # warm up the disk cache, the imports and the encoder of each side
+        for name in runs:
+            runs[name].clear()
+        print(f"recording_overhead: {args.iterations} workload iterations, {args.rounds} rounds")
+        results = interleave(sides, args.rounds)
+    print(load_line("after"))
+
+    def median(name: str, what: str) -> float:
+        return statistics.median(getattr(run, what) for run in runs[name])
+
+    for name, values in results.items():
+        print(
+            f"  {name}: median {median_ms(values):.0f} ms,"
+            f" CPU {median(name, 'cpu'):.2f} s, stop {median(name, 'stop'):.2f} s"
+        )
+    cpu_ratio = median("recorded", "cpu") / median("plain", "cpu")
+    print(f"  CPU time, recorded / plain: {cpu_ratio:.3f}x (informative, no target)")
+    print(ratio_line("recorded / plain", results["recorded"], results["plain"], TARGET))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

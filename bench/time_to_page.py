@@ -20,10 +20,16 @@ import argparse
 import contextlib
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 
-from _harness import RunningServer, interleave, median_ms, ratio_line, serve_subprocess
+from _harness import (
+    RunningServer,
+    interleave,
+    load_line,
+    median_ms,
+    page_server,
+    ratio_line,
+    serve_subprocess,
+)
 from playwright.sync_api import Playwright, sync_playwright
 
 from bu_cdp import BrowserUse
@@ -32,25 +38,6 @@ from bu_cdp.server.chromium import BASE_FLAGS, find_chromium
 PAGE = b"<!doctype html><title>ready</title><h1>Hello</h1>"
 COLD_TARGET = 1.15
 WARM_TARGET = 0.25
-
-
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Pages(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a browser closed mid-request (its favicon): not the benchmark's business
 
 
 def playwright_side(pw: Playwright, url: str) -> Callable[[], float]:
@@ -106,14 +93,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
 
-    pages = _Pages(("127.0.0.1", 0), _Page)
-    Thread(target=pages.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{pages.server_address[1]}/"
+    print(load_line("before"))
     with (
+        page_server({"/": PAGE}) as base,
         serve_subprocess() as cold,
         serve_subprocess("--warm", "1") as warm,
         sync_playwright() as pw,
     ):
+        url = base + "/"
         _settle(warm)
         sides = {
             "playwright": playwright_side(pw, url),
@@ -124,7 +111,7 @@ def main() -> None:
             run()  # warm up the disk cache and the imports of each side
         print(f"time_to_page: create -> page loaded a local URL, {args.rounds} rounds")
         results = interleave(sides, args.rounds)
-    pages.shutdown()
+    print(load_line("after"))
     for name, values in results.items():
         print(f"  {name}: median {median_ms(values):.0f} ms")
     print(ratio_line("cold / playwright", results["cold"], results["playwright"], COLD_TARGET))

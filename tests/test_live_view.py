@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from bu_cdp.server.chromium import find_chromium
 from bu_cdp.server.live import input_command
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
+from tests.support.waiting import wait_until
 
 CLOSED_NETWORK = [
     "--no-sandbox",
@@ -56,17 +56,12 @@ def _screen(live: Page) -> bytes:
     return live.locator("#screen").screenshot()
 
 
-def _until(check: Callable[[], bool], what: str, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
-
-
 def _changes_from(live: Page, before: bytes) -> bytes:
     """The live picture once it differs from ``before``."""
     shots: list[bytes] = []
-    _until(lambda: shots.append(_screen(live)) or shots[-1] != before, "the picture changed")
+    wait_until(
+        lambda: shots.append(_screen(live)) or shots[-1] != before, 15, "the picture changed"
+    )
     return shots[-1]
 
 
@@ -127,9 +122,11 @@ def test_live_view_follows_the_browser_and_drives_it(
     page.wait_for_url(pages.url + "/about")
     page.set_content("<input id=q style='font-size:40px'>")
     _click_in_live_view(live, page, "#q")
-    _until(lambda: page.evaluate("document.activeElement.id") == "q", "the click focused the input")
+    wait_until(
+        lambda: page.evaluate("document.activeElement.id") == "q", 15, "the click focused the input"
+    )
     live.keyboard.type("hi")
-    _until(lambda: page.locator("#q").input_value() == "hi", "typing reached the input")
+    wait_until(lambda: page.locator("#q").input_value() == "hi", 15, "typing reached the input")
     cdp.close()
 
     # When the browser stops, the page says so.
@@ -161,7 +158,9 @@ def test_live_view_refuses_a_wrong_token(remote: Browser, server: ServerThread) 
         messages = [socket.recv(timeout=10) for _ in range(3)]  # tab, size, picture
         assert any(isinstance(m, bytes) and m.startswith(b"\xff\xd8") for m in messages)  # JPEG
     hub = server.app.state.screencasts
-    _until(lambda: not hub.running(remote.id), "the screencast stopped with its last viewer")
+    wait_until(
+        lambda: not hub.running(remote.id), 15, "the screencast stopped with its last viewer"
+    )
 
 
 def _command(data: dict[str, object]) -> tuple[str, dict[str, object]]:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from bu_cdp import BrowserUse, errors
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums
+from tests.support.serving import serve_process
+from tests.support.waiting import wait_until
 
 REMEMBER_ME = """() => new Promise((resolve, reject) => {
     localStorage.setItem('theme', 'dark');
@@ -104,45 +102,12 @@ def test_a_profile_serves_one_browser_at_a_time(api: dict[str, str]) -> None:
 # -- a server killed while a profile is in use --------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _serve(data_dir: Path, tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
-    """``bu-cdp serve`` in a process of its own; (process, base URL, key)."""
-    key, port = "test-key", _free_port()
-    env = {**os.environ, "TMPDIR": str(tmp)}  # its browsers' work folders go here
-    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", str(port)]
-    command += ["--api-key", key, "--data-dir", str(data_dir)]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}/api/v3"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base_url + "/billing/balance", headers={"X-Browser-Use-API-Key": key})
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.1)
-        yield process, base_url, key
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(30)
-
-
-def _wait_until_gone(marker: str) -> None:
-    deadline = time.monotonic() + 30
-    while live_chromiums(marker):
-        assert time.monotonic() < deadline, "Chromium outlived the server it belonged to"
-        time.sleep(0.05)
+    """``bu-cdp serve`` in a process of its own; (process, API URL, key). Its browsers' work
+    folders go into ``tmp``."""
+    with serve_process("--data-dir", str(data_dir), tmpdir=tmp) as served:
+        yield served.process, served.api_url, served.api_key
 
 
 def test_a_login_survives_in_its_profile_even_when_the_server_is_killed(
@@ -172,7 +137,7 @@ def test_a_login_survives_in_its_profile_even_when_the_server_is_killed(
                 page.goto(pages.url + "/login?user=eve")  # never saved: the server dies first
                 process.send_signal(signal.SIGKILL)
                 process.wait(30)
-        _wait_until_gone(str(tmp))
+        wait_until(lambda: not live_chromiums(str(tmp)), 30, "its server's Chromium to end")
 
         with _serve(data, tmp) as (_process, base_url, key):
             assert not list(tmp.glob("bu-cdp-browser-*")), "the dead run's work folder is left"
@@ -189,5 +154,5 @@ def test_a_login_survives_in_its_profile_even_when_the_server_is_killed(
                     remote.close()
                 finally:
                     client.browsers.stop(third.id or "")
-        _wait_until_gone(str(tmp))
+        wait_until(lambda: not live_chromiums(str(tmp)), 30, "its server's Chromium to end")
     shutil.rmtree(tmp)

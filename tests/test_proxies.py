@@ -31,6 +31,7 @@ from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.forwarder import ProxyForwarder, Upstream
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
+from tests.support.processes import group_of
 from tests.support.proxy import AuthProxy
 from tests.support.tls import TlsPageServer
 
@@ -151,27 +152,6 @@ def _authorized(upstream: AuthProxy, method: str, target: str) -> bool:
     return any(seen.authorized for seen in upstream.saw(method, target))
 
 
-def _group_of(pid: int) -> list[tuple[Path, bytes, bytes]]:
-    """Command line and environment of every process of the browser (one process group).
-
-    Read in one pass: Chromium starts and ends helper processes all the time, and one that
-    has gone by the time it is read has nothing left to show.
-    """
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pid:
-                found.append(
-                    (entry, (entry / "cmdline").read_bytes(), (entry / "environ").read_bytes())
-                )
-        except OSError:
-            continue
-    return found
-
-
 def _assert_no_secret(text: str | bytes, where: str) -> None:
     data = text if isinstance(text, str) else text.decode(errors="replace")
     for secret in SECRETS:
@@ -221,11 +201,12 @@ def test_credentials_appear_in_no_process_list_api_answer_or_log(
     page.goto(pages.url + "/")  # some traffic, so the forwarder has had work to log about
     managed = proxied.manager.get(browser_id)
     assert managed.process is not None
-    group = _group_of(managed.process.pid)
+    # The browser's processes (one process group), each read in one pass: helpers come and go.
+    group = group_of(managed.process.pid, environ=True)
     assert len(group) > 1  # the browser process and its helpers
-    for entry, cmdline, environ in group:
-        _assert_no_secret(cmdline, f"the command line of {entry}")
-        _assert_no_secret(environ, f"the environment of {entry}")
+    for process in group:
+        _assert_no_secret(process.cmdline, f"the command line of process {process.pid}")
+        _assert_no_secret(process.environ, f"the environment of process {process.pid}")
     main_cmdline = (Path("/proc") / str(managed.process.pid) / "cmdline").read_bytes()
     assert b"--proxy-server=http://127.0.0.1:" in main_cmdline  # its own forwarder
     assert b"--proxy-bypass-list=<-loopback>" in main_cmdline

@@ -19,11 +19,13 @@ import websockets.sync.client
 from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse, errors
-from bu_cdp.models import SessionStatus
+from bu_cdp.models import Browser, SessionStatus
 from bu_cdp.server.recording import RecordingStore
 from bu_cdp.server.sessions import Sessions
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
+from tests.support.processes import children_of
+from tests.support.waiting import wait_until
 
 
 def _client(server: ServerThread) -> BrowserUse:
@@ -32,31 +34,21 @@ def _client(server: ServerThread) -> BrowserUse:
 
 def _encoders() -> list[int]:
     """Encoder processes of this test process that are still running."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue
-        ours = int(fields[1]) == os.getpid() and b"bu_cdp.server.encoder" in command
-        if ours and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
+    return [p.pid for p in children_of(os.getpid(), "bu_cdp.server.encoder")]
 
 
-def _lifetime(browser: object) -> float:
-    extra = browser.model_extra or {}  # type: ignore[attr-defined]
+def _lifetime(browser: Browser) -> float:
+    extra = browser.model_extra or {}
     created = datetime.fromisoformat(extra["created_at"])
     stopped = datetime.fromisoformat(extra["stopped_at"])
     return (stopped - created).total_seconds()
 
 
 def test_recorded_browser_leaves_a_video_as_long_as_its_life(
-    make_server: object, pages: PageServer, tmp_path: Path
+    make_server: Callable[..., ServerThread], pages: PageServer, tmp_path: Path
 ) -> None:
     folder = tmp_path / "recordings"
-    server = make_server(recordings_dir=folder)  # type: ignore[operator]
+    server = make_server(recordings_dir=folder)
     with _client(server) as client:
         browser = client.browsers.create(enable_recording=True, timeout=5)
         assert browser.recording_url is None  # not before the stop
@@ -117,9 +109,9 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
 
 
 def test_a_browser_that_crashes_still_leaves_its_recording(
-    make_server: object, pages: PageServer, tmp_path: Path
+    make_server: Callable[..., ServerThread], pages: PageServer, tmp_path: Path
 ) -> None:
-    server = make_server(recordings_dir=tmp_path)  # type: ignore[operator]
+    server = make_server(recordings_dir=tmp_path)
     with _client(server) as client:
         browser = client.browsers.create(enable_recording=True, timeout=5)
         process = server.manager.get(browser.id or "").process
@@ -127,7 +119,11 @@ def test_a_browser_that_crashes_still_leaves_its_recording(
         time.sleep(0.5)
         os.kill(process.pid, signal.SIGKILL)
         # The status turns at once; the video follows when the encoder has closed it.
-        _until(lambda: client.browsers.get(browser.id or "").recording_url is not None)
+        wait_until(
+            lambda: client.browsers.get(browser.id or "").recording_url is not None,
+            15,
+            "the recording of the crashed browser",
+        )
         ended = client.browsers.get(browser.id or "")
     assert ended.status == "error" and ended.recording_url is not None
     with av.open(io.BytesIO(httpx.get(ended.recording_url).content)) as container:
@@ -135,21 +131,15 @@ def test_a_browser_that_crashes_still_leaves_its_recording(
     assert _encoders() == []
 
 
-def _until(check: Callable[[], bool], seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.1)
-
-
-def test_without_enable_recording_nothing_is_recorded(make_server: object, tmp_path: Path) -> None:
+def test_without_enable_recording_nothing_is_recorded(
+    make_server: Callable[..., ServerThread], tmp_path: Path
+) -> None:
     folder = tmp_path / "recordings"
-    server = make_server(recordings_dir=folder)  # type: ignore[operator]
+    server = make_server(recordings_dir=folder)
     with _client(server) as client:
         browser = client.browsers.create(timeout=5)
         assert not server.app.state.screencasts.running(browser.id)  # no screencast at all
         assert not server.app.state.recorder.recording(browser.id)
-        time.sleep(0.3)
         client.browsers.stop(browser.id or "")
         stopped = client.browsers.get(browser.id or "")
     assert stopped.recording_url is None
@@ -159,11 +149,11 @@ def test_without_enable_recording_nothing_is_recorded(make_server: object, tmp_p
 
 
 def test_an_unwritable_recordings_folder_is_a_clear_503(
-    make_server: object, tmp_path: Path
+    make_server: Callable[..., ServerThread], tmp_path: Path
 ) -> None:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("in the way")
-    server = make_server(recordings_dir=not_a_folder)  # type: ignore[operator]
+    server = make_server(recordings_dir=not_a_folder)
     answer = httpx.post(
         server.base_url + "/browsers",
         json={"enable_recording": True},

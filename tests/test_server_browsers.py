@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse, errors
@@ -90,35 +92,18 @@ def test_create_connect_stop_leaves_nothing_behind(
     assert not workdir.exists()
 
 
-def test_cdp_url_is_refused_with_a_wrong_token(api: dict[str, str]) -> None:
-    with BrowserUse(**api) as client:
-        browser = client.browsers.create()
-        try:
-            good = browser.cdp_url or ""
-            bad = good.rsplit("/", 1)[0] + "/wrong-token"
-            with sync_playwright() as pw:
-                with pytest.raises(Exception, match="403"):
-                    pw.chromium.connect_over_cdp(bad, timeout=5000)
-                http_form = "http" + good[len("ws") :]
-                remote = pw.chromium.connect_over_cdp(http_form)  # the /json/version form
-                assert remote.contexts[0].pages[0].evaluate("1 + 1") == 2
-                remote.close()
-        finally:
-            client.browsers.stop(browser.id or "")
-
-
-async def test_operations_not_served_yet_answer_501() -> None:
-    # Every operation of the spec is served now; an app without routes shows the fallback.
-    from fastapi import FastAPI
-
-    from bu_cdp.server.problems import ApiProblem, handle_problem
-    from bu_cdp.server.routes.pending import pending_router
-
-    app = FastAPI()
-    app.add_exception_handler(ApiProblem, handle_problem)
-    app.include_router(pending_router(app, "/api/v3"), prefix="/api/v3")
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://local") as http:
-        answer = await http.get("/api/v3/billing/balance")
-    assert answer.status_code == 501
-    assert "not implemented" in answer.json()["detail"]
+def test_every_operation_of_the_spec_has_a_route(server: ServerThread) -> None:
+    spec = yaml.safe_load(resources.files("bu_cdp").joinpath("openapi.yaml").read_text())
+    wanted = {
+        (method.upper(), "/api/v3" + path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    }
+    served = {
+        (method.upper(), path)
+        for path, item in server.app.openapi()["paths"].items()
+        for method in item
+    }
+    assert wanted  # the spec was read
+    assert sorted(wanted - served) == []

@@ -17,7 +17,7 @@ from bu_cdp.server.problems import ApiProblem, invalid
 from bu_cdp.server.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
 from tests.support.processes import live_chromiums
-from tests.test_server_lifecycle import wait_until
+from tests.support.waiting import wait_until
 
 REFUSED_BY_CHECK = 3  # request timeouts (minutes) that stand for requests a hook refuses
 REFUSED_BY_PREPARE = 4
@@ -46,7 +46,7 @@ def test_refusals_cost_no_slot_and_no_warm_browser(
     server = make_server(warm=1, max_browsers=1, queue_timeout=0.5)
     server.manager.hooks.append(Picky())
     manager = server.manager
-    wait_until(lambda: manager.pool.ready == 1, "the pool to fill")
+    wait_until(lambda: manager.pool.ready == 1, 30, "the pool to fill")
     [warm_pid] = [warm.process.pid for warm in manager.pool.waiting()]
     launches = manager.metrics.launches
 
@@ -107,11 +107,11 @@ def test_a_browser_whose_creator_hung_up_is_stopped_at_once(
     )
     with socket.create_connection(("127.0.0.1", server.config.port)) as client:
         client.sendall(head.encode() + body)
-        wait_until(lambda: slow.browsers, "the create to reach the hooks")
+        wait_until(lambda: slow.browsers, 30, "the create to reach the hooks")
     slow.go.set()  # the client is gone; the launch goes on
 
     [browser] = slow.browsers
-    wait_until(lambda: browser.status != BrowserStatus.ACTIVE, "the abandoned browser to stop")
+    wait_until(lambda: browser.status != BrowserStatus.ACTIVE, 30, "the abandoned browser to stop")
     assert browser.status == BrowserStatus.STOPPED
     assert "went away" in (browser.reason or "")
     assert browser.process is not None and browser.process.pid not in live_chromiums()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,15 +16,7 @@ from websockets.sync.client import connect
 from bu_cdp import BrowserUse
 from bu_cdp.server.thread import ServerThread
 from tests.support.processes import live_chromiums
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
-    """Poll for an event the server causes on its own (a crash noticed, a timeout)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {timeout}s for {what}")
-        time.sleep(0.05)
+from tests.support.waiting import wait_until
 
 
 def client_for(server: ServerThread) -> BrowserUse:
@@ -42,7 +33,7 @@ def test_kill_9_of_chromium_turns_its_browser_to_error_and_frees_its_slot(
         assert process is not None
         os.kill(process.pid, signal.SIGKILL)
 
-        wait_until(lambda: client.browsers.get(browser.id or "").status == "error", "error")
+        wait_until(lambda: client.browsers.get(browser.id or "").status == "error", 30, "error")
         answer = httpx.get(
             f"{server.base_url}/browsers/{browser.id}",
             headers={"X-Browser-Use-API-Key": server.config.api_key},
@@ -69,9 +60,11 @@ def test_a_browser_past_its_timeout_is_timed_out_and_its_chromium_gone(
         assert managed.process is not None
         pid, workdir = managed.process.pid, managed.workdir
 
-        wait_until(lambda: client.browsers.get(browser.id or "").status == "timed_out", "timeout")
+        wait_until(
+            lambda: client.browsers.get(browser.id or "").status == "timed_out", 30, "timeout"
+        )
         assert pid not in live_chromiums()
-        wait_until(lambda: not workdir.exists(), "its work folder to be removed")
+        wait_until(lambda: not workdir.exists(), 30, "its work folder to be removed")
         assert managed.reason and "timeout" in managed.reason
         with pytest.raises(websockets.InvalidStatus, match="403"):
             connect(browser.cdp_url or "", open_timeout=5)  # its token opens nothing now

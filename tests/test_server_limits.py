@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bu_cdp.server.thread import ServerThread
-from tests.test_server_lifecycle import wait_until
+from tests.support.waiting import wait_until
 
 
 def test_past_the_limit_creates_queue_then_get_429_with_retry_after(
@@ -29,7 +29,7 @@ def test_past_the_limit_creates_queue_then_get_429_with_retry_after(
     with ThreadPoolExecutor(1) as background:
         # A second create waits for the slot; a third finds the queue full: 429 at once.
         waiting = background.submit(create)
-        wait_until(lambda: queued() == 1, "the second create to queue")
+        wait_until(lambda: queued() == 1, 30, "the second create to queue")
         refused = create()
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) >= 1
@@ -41,7 +41,7 @@ def test_past_the_limit_creates_queue_then_get_429_with_retry_after(
 
         # Stopping the running browser hands its slot to the create waiting for it.
         waiting = background.submit(create)
-        wait_until(lambda: queued() == 1, "the next create to queue")
+        wait_until(lambda: queued() == 1, 30, "the next create to queue")
         stop = httpx.post(f"{url}/{first.json()['id']}/stop", headers=headers, timeout=30)
         assert stop.json()["status"] == "stopped"
         second = waiting.result()

@@ -15,7 +15,7 @@ from websockets.sync.client import connect
 from bu_cdp.server.browsers import ManagedBrowser
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.schemas import BrowserCreateRequest
-from tests.test_server_process import serve
+from tests.support.serving import LOG_NAME, serve_process
 
 
 @pytest.fixture
@@ -29,8 +29,11 @@ def short_tmp() -> Iterator[Path]:
 def test_tokens_never_reach_the_log_of_bu_cdp_serve(short_tmp: Path) -> None:
     """At INFO, uvicorn logs every request path and websocket upgrade; the per-browser
     tokens in /live, /cdp (relayed through ASGI) and json/version paths are masked."""
-    with serve(short_tmp, "--cdp-relay", "asgi") as served:
-        created = served.create()
+    with serve_process("--cdp-relay", "asgi", tmpdir=short_tmp) as served:
+        answer = httpx.post(
+            served.api_url + "/browsers", json={"timeout": 5}, headers=served.headers, timeout=60
+        )
+        created = answer.json()
         browser_id, cdp_url, live_url = created["id"], created["cdp_url"], created["live_url"]
         assert isinstance(cdp_url, str) and isinstance(live_url, str)
         token = cdp_url.rsplit("/", 1)[1]
@@ -44,9 +47,9 @@ def test_tokens_never_reach_the_log_of_bu_cdp_serve(short_tmp: Path) -> None:
             version = httpx.get(cdp_url.replace("ws", "http", 1) + "/json/version")
             assert version.status_code == 200
         finally:
-            stop = f"{served.base}/api/v3/browsers/{browser_id}/stop"
+            stop = f"{served.api_url}/browsers/{browser_id}/stop"
             httpx.post(stop, headers=served.headers, timeout=60)
-        log = (short_tmp / "serve.log").read_text()
+        log = (short_tmp / LOG_NAME).read_text()
     # The requests were logged, their tokens masked.
     assert f'"WebSocket /live/{browser_id}/***/ws" [accepted]' in log
     assert f'"WebSocket /cdp/{browser_id}/***" [accepted]' in log

@@ -14,7 +14,7 @@ from bu_cdp.server.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums
-from tests.test_server_lifecycle import wait_until
+from tests.support.waiting import wait_until
 
 
 def client_for(server: ServerThread) -> BrowserUse:
@@ -45,7 +45,7 @@ def test_the_pool_hands_out_a_browser_of_the_asked_size_and_refills(
     make_server: Callable[..., ServerThread], pages: PageServer
 ) -> None:
     server = make_server(warm=1)
-    wait_until(lambda: pool_ready(server) == 1, "the pool to fill")
+    wait_until(lambda: pool_ready(server) == 1, 30, "the pool to fill")
     [warm_pid] = pooled_pids(server)
     with client_for(server) as client:
         browser = client.browsers.create(
@@ -57,7 +57,7 @@ def test_the_pool_hands_out_a_browser_of_the_asked_size_and_refills(
 
         assert page_size(browser.cdp_url or "", pages) == ([1024, 700], "1024x700")
 
-        wait_until(lambda: pool_ready(server) == 1, "the pool to refill")
+        wait_until(lambda: pool_ready(server) == 1, 30, "the pool to refill")
         assert pooled_pids(server) != [warm_pid]
         metrics = server.manager.snapshot()
         assert (metrics["creates_from_pool"], metrics["pool_target"]) == (1, 1)
@@ -121,7 +121,7 @@ def test_hooks_see_pooled_browsers_and_decide_which_need_a_cold_launch(
     assert not server.manager.fits_pool(BrowserCreateRequest(timeout=7))
     assert server.manager.fits_pool(BrowserCreateRequest(timeout=9))
 
-    wait_until(lambda: pool_ready(server) == 1, "the pool to fill")
+    wait_until(lambda: pool_ready(server) == 1, 30, "the pool to fill")
     with client_for(server) as client:
         # A hook that changes the launch of a pooled browser gets a Chromium launched for it.
         changed = client.browsers.create(timeout=8)
@@ -133,7 +133,7 @@ def test_hooks_see_pooled_browsers_and_decide_which_need_a_cold_launch(
         assert agent == "changed-by-a-hook"
         client.browsers.stop(changed.id or "")
 
-        wait_until(lambda: pool_ready(server) == 1, "the pool to refill")
+        wait_until(lambda: pool_ready(server) == 1, 30, "the pool to refill")
         pooled = client.browsers.create(timeout=5)
         assert server.manager.get(pooled.id or "").from_pool
         client.browsers.stop(pooled.id or "")

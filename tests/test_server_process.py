@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,60 +15,38 @@ import httpx
 import pytest
 
 from tests.support.processes import live_chromiums
-from tests.test_server_lifecycle import wait_until
+from tests.support.serving import ServedProcess, serve_process
+from tests.support.waiting import wait_until
 
 
 @dataclass
 class Served:
-    process: subprocess.Popen[bytes]
-    base: str
-    headers: dict[str, str]
+    running: ServedProcess
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.running.process
 
     def create(self) -> dict[str, object]:
         answer = httpx.post(
-            self.base + "/api/v3/browsers", json={"timeout": 5}, headers=self.headers, timeout=60
+            self.running.api_url + "/browsers",
+            json={"timeout": 5},
+            headers=self.running.headers,
+            timeout=60,
         )
         assert answer.status_code == 200, answer.text
         created: dict[str, object] = answer.json()
         return created
 
     def pool_ready(self) -> int:
-        metrics = httpx.get(self.base + "/api/v3/metrics", headers=self.headers).json()
-        return int(metrics["pool_ready"])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return int(self.running.metrics()["pool_ready"])
 
 
 @contextlib.contextmanager
 def serve(tmpdir: Path, *flags: str) -> Iterator[Served]:
     """``bu-cdp serve`` with its own TMPDIR, so its browsers' folders can be found."""
-    port, key = _free_port(), secrets.token_urlsafe(16)
-    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", str(port), "--api-key", key]
-    log = (tmpdir / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [*command, *flags], env={**os.environ, "TMPDIR": str(tmpdir)}, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert process.poll() is None, f"bu-cdp serve exited with {process.returncode}"
-        with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(base + "/health", timeout=1).status_code == 200
-        return False
-
-    try:
-        wait_until(healthy, "bu-cdp serve to answer /health")
-        yield Served(process, base, {"X-Browser-Use-API-Key": key})
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(30)
-        log.close()
+    with serve_process(*flags, tmpdir=tmpdir, seconds=30) as running:
+        yield Served(running)
 
 
 def _folders(tmpdir: Path) -> list[Path]:
@@ -92,12 +66,12 @@ def test_a_sigkilled_server_leaves_no_chromium_and_the_next_one_sweeps_its_folde
 ) -> None:
     with serve(tmpdir, "--warm", "1") as served:
         served.create()
-        wait_until(lambda: served.pool_ready() == 1, "the pool to fill")
+        wait_until(lambda: served.pool_ready() == 1, 30, "the pool to fill")
         assert len(live_chromiums(str(tmpdir))) >= 2
         served.process.send_signal(signal.SIGKILL)
         served.process.wait(30)
     # The parent-death signal takes each Chromium down with the server; nothing is left.
-    wait_until(lambda: not live_chromiums(str(tmpdir)), "every Chromium to die", timeout=20)
+    wait_until(lambda: not live_chromiums(str(tmpdir)), 20, "every Chromium to die")
     assert len(_folders(tmpdir)) == 2  # a killed server cannot clean up after itself ...
 
     with serve(tmpdir) as served:
@@ -112,7 +86,7 @@ def test_a_sigkilled_server_leaves_no_chromium_and_the_next_one_sweeps_its_folde
 
 def test_sigterm_stops_the_pooled_chromiums_too(tmpdir: Path) -> None:
     with serve(tmpdir, "--warm", "1") as served:
-        wait_until(lambda: served.pool_ready() == 1, "the pool to fill")
+        wait_until(lambda: served.pool_ready() == 1, 30, "the pool to fill")
         assert live_chromiums(str(tmpdir))
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises it at exit

@@ -70,6 +70,10 @@ def test_playwright_and_a_plain_websocket_client_work_side_by_side(browser: Brow
         assert "seen by both" in [t["title"] for t in targets]
         assert page.evaluate("1 + 1") == 2
         remote.close()
+        # The HTTP form of the address (/json/version/ first) leads Playwright there too.
+        by_http = pw.chromium.connect_over_cdp("http" + url[len("ws") :])
+        assert by_http.contexts[0].pages[0].evaluate("1 + 1") == 2
+        by_http.close()
     # The HTTP form of the address, as connect_over_cdp("http://...") uses it.
     info = httpx.get("http" + url[len("ws") :] + "/json/version").json()
     assert info["webSocketDebuggerUrl"] == url

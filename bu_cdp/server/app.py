@@ -28,7 +28,6 @@ from bu_cdp.server.routes import (
     sessions,
     workspaces,
 )
-from bu_cdp.server.routes.pending import pending_router
 from bu_cdp.server.schemas import handle_invalid_request
 from bu_cdp.server.screencast import ScreencastHub
 
@@ -83,9 +82,4 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(relay.router)
     app.include_router(health.router)
     app.include_router(live.router)
-    app.include_router(
-        pending_router(app, API_PREFIX),
-        prefix=API_PREFIX,
-        dependencies=[Depends(require_api_key)],
-    )
     return app
