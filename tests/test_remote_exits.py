@@ -118,12 +118,13 @@ def test_sigkill_then_the_leak_command_stops_the_browser(
     child.communicate(timeout=30)
     assert client.browsers.get(browser_id).status == "active"  # leaked: nobody stopped it
 
+    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
     monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
     assert cli(["browsers", "stop", "--leaked"]) == 0
 
     assert client.browsers.get(browser_id).status == "stopped"
     out = capsys.readouterr().out
-    assert f"stopped      {browser_id}  {server.base_url}" in out
+    assert f"stopped        {browser_id}  {server.base_url}" in out
     assert "stopped 1 leaked browser(s)" in out
     assert server.config.api_key not in out
     assert Ledger(ledger_file).open_entries() == []
