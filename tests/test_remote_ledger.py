@@ -254,22 +254,20 @@ def test_the_key_goes_only_to_the_configured_server(
     dead = _dead_owner()
     key = on_server.config.api_key
     here, there = recorder.url("127.0.0.1"), recorder.url(_own_address())
-    with BrowserUse() as client:
-        mine = str(client.browsers.create(timeout=5).id)
-        _write_created(ledger_file, mine, on_server.base_url, dead)
-        _write_created(ledger_file, "b-here", here, dead)  # another server on this machine
-        _write_created(ledger_file, "b-there", there, dead)  # another, over plain http
+    # On the configured server: an id it does not know (a real browser stopping is above).
+    _write_created(ledger_file, "b-mine", on_server.base_url, dead)
+    _write_created(ledger_file, "b-here", here, dead)  # another server on this machine
+    _write_created(ledger_file, "b-there", there, dead)  # another, over plain http
 
-        # --base-url chooses the server, over BU_CDP_BASE_URL; the others are left alone.
-        monkeypatch.setenv("BU_CDP_BASE_URL", here)
-        assert cli(["browsers", "stop", "--leaked", "--base-url", on_server.base_url]) == 0
-        out = capsys.readouterr().out
-        assert f"stopped        {mine}" in out
-        assert f"another server b-here  {here}" in out
-        assert f"another server b-there  {there}" in out
-        assert "2 browser(s) of other servers left alone" in out
-        assert recorder.seen == []  # not even asked
-        assert client.browsers.get(mine).status == "stopped"
+    # --base-url chooses the server, over BU_CDP_BASE_URL; the others are left alone.
+    monkeypatch.setenv("BU_CDP_BASE_URL", here)
+    assert cli(["browsers", "stop", "--leaked", "--base-url", on_server.base_url]) == 0
+    out = capsys.readouterr().out
+    assert f"gone           b-mine  {on_server.base_url}" in out  # asked there, with the key
+    assert f"another server b-here  {here}" in out
+    assert f"another server b-there  {there}" in out
+    assert "2 browser(s) of other servers left alone" in out
+    assert recorder.seen == []  # not even asked
 
     # --all-servers: the other server on this machine is asked (with the key: loopback), the
     # one elsewhere over plain http is not: the key would cross the network in clear text.

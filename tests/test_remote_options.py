@@ -5,6 +5,7 @@ created, an id passed through). Option checks need no server at all.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bu_cdp.errors import NotFoundError, PaymentRequiredError, ProfileLookupErro
 from bu_cdp.models import BrowserCreate, CustomProxy
 from bu_cdp.options import minutes_from_text, plan_browser, screen_from_text
 from bu_cdp.remote import create_fields
+from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
 
 WORK_ID = "0b8e4c2a-1f5d-4a47-9a51-6f2d1c3b9e01"
@@ -137,20 +139,22 @@ def _open(playwright: Playwright, **options: Any) -> None:
         pass
 
 
-@pytest.fixture
-def make_server(
-    make_server: Callable[..., ServerThread], tmp_path: Path
-) -> Callable[..., ServerThread]:
-    """Servers with a data folder of their own: the profiles of one test are not another's."""
-    return lambda **settings: make_server(data_dir=tmp_path / "data", **settings)
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """A server with a data folder of its own, so the profiles are only this module's (each
+    test uses names of its own)."""
+    data = tmp_path_factory.mktemp("profiles")
+    config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0, data_dir=data)
+    with ServerThread(config) as running:
+        yield running
 
 
 def test_a_profile_name_is_matched_exactly_among_the_search_hits(
-    make_server: Callable[..., ServerThread],
+    own_server: ServerThread,
 ) -> None:
     """What RemoteBrowser sends to create the browser (``create_fields``), on a real server.
     (A browser made with a profile chosen by name: test_remote_profiles.py.)"""
-    server = make_server()
+    server = own_server
     with BrowserUse(**_api(server)) as client:
         work = client.profiles.create("work")
         client.profiles.create("work-2")  # the search for "work" finds this one too
@@ -159,9 +163,9 @@ def test_a_profile_name_is_matched_exactly_among_the_search_hits(
 
 
 def test_an_id_is_sent_as_it_is_never_looked_up(
-    make_server: Callable[..., ServerThread], playwright: Playwright
+    own_server: ServerThread, playwright: Playwright
 ) -> None:
-    server = make_server()
+    server = own_server
     # The server answers that no such profile exists: so it was sent as profile_id (a name
     # would have been looked up, and the error would be ProfileLookupError).
     with pytest.raises(NotFoundError, match=rf"Profile '{WORK_ID}' not found \(profile_id\)"):
@@ -172,16 +176,16 @@ def test_an_id_is_sent_as_it_is_never_looked_up(
 
 
 def test_a_missing_or_ambiguous_name_is_a_clear_error_and_creates_nothing(
-    make_server: Callable[..., ServerThread],
+    own_server: ServerThread,
     playwright: Playwright,
 ) -> None:
-    server = make_server()
+    server = own_server
     with BrowserUse(**_api(server)) as client:
-        client.profiles.create("work-2")
+        client.profiles.create("office-2")
         with pytest.raises(
-            ProfileLookupError, match=r"no profile named 'work'.*create_profile=True"
+            ProfileLookupError, match=r"no profile named 'office'.*create_profile=True"
         ):
-            _open(playwright, profile="work", **_api(server))
+            _open(playwright, profile="office", **_api(server))
         one, two = client.profiles.create("home"), client.profiles.create("home")
         with pytest.raises(
             ProfileLookupError, match=rf"2 profiles are named 'home' \({one.id}, {two.id}\)"
@@ -191,12 +195,11 @@ def test_a_missing_or_ambiguous_name_is_a_clear_error_and_creates_nothing(
 
 
 def test_create_profile_creates_a_missing_one_once(
-    make_server: Callable[..., ServerThread],
-    playwright: Playwright,
+    make_server: Callable[..., ServerThread], playwright: Playwright, tmp_path: Path
 ) -> None:
     # No credit: each create of a browser is refused (402) after the profile was looked up,
     # so this needs no browser. What it checks is the profile made, and made once.
-    server = make_server(credit=0.0)
+    server = make_server(credit=0.0, data_dir=tmp_path)
     with BrowserUse(**_api(server)) as client:
         for _ in range(2):
             with pytest.raises(PaymentRequiredError):
