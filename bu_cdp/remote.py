@@ -26,11 +26,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack
 from urllib.parse import urlsplit
 
-from bu_cdp import _exits, ledger, options
+from bu_cdp import _exits, ledger
 from bu_cdp._effects import Call, Pause, Procedure, run_async, run_sync
 from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError, ProfileLookupError
 from bu_cdp.models import Browser, BrowserStatus
-from bu_cdp.options import BrowserOptions, BrowserPlan, plan_browser
+from bu_cdp.options import DEFAULT_CONNECT_TIMEOUT, BrowserOptions, BrowserPlan, plan_browser
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncPwBrowser
@@ -58,9 +58,6 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # from here (the pytest plugin, for now).
 _plan = plan_browser
 _Plan = BrowserPlan
-MAX_TIMEOUT_MINUTES = options.MAX_TIMEOUT_MINUTES
-DEFAULT_CONNECT_TIMEOUT = options.DEFAULT_CONNECT_TIMEOUT
-DEFAULT_RECORDING_TIMEOUT = options.DEFAULT_RECORDING_TIMEOUT
 
 
 def _is_cdp_address(target: str) -> bool:
@@ -486,9 +483,11 @@ class _Handle(Generic[C, P]):
     def _use_once(self) -> None:
         """A handle stands for one browser's life: entering it again is a mistake."""
         if self._used:
+            name = type(self).__name__
+            of = f" (browser {self.id})" if self.id else ""
             raise RuntimeError(
-                f"this {type(self).__name__} was already used (browser {self.id}); make a new "
-                f"one, or join a running browser with {type(self).__name__}.attach(browser_id)"
+                f"this {name} was already used{of}; make a new one, or join a running browser "
+                f"with {name}.attach(browser_id)"
             )
         self._used = True
 
