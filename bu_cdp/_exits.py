@@ -4,7 +4,10 @@
   SIGTERM handler of its own (the handler is ``SIG_DFL``), SIGTERM raises ``Terminated`` (a
   ``SystemExit`` and a ``KeyboardInterrupt``) in the main thread, so with-blocks unwind and
   stop their browsers as on Ctrl-C. The default comes back when the last block ends. A
-  program's own handler is never replaced.
+  program's own handler is never replaced. ``sigterm_interrupts()`` is that, as a context
+  manager for any code with cleanup to do (``bu-cdp open`` uses it, with SIGHUP too);
+  ``block_entered()``/``block_left()`` are its two halves, for callers that cannot use a
+  with-block. ``signals_ignored()`` shields a cleanup from a second signal.
 - Interpreter exit: what this process created and did not stop (a stop that failed, a block
   entered and never left, a thread that died) is swept by an ``atexit`` hook.
 - SIGKILL and crashes leave nothing to run: the ledger (``bu_cdp.ledger``) and the
@@ -14,10 +17,12 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -25,7 +30,7 @@ log = logging.getLogger("bu_cdp")
 
 
 class Terminated(SystemExit, KeyboardInterrupt):
-    """SIGTERM arrived inside a remote-browser block.
+    """SIGTERM (or SIGHUP, where asked for) arrived inside a remote-browser block.
 
     A ``SystemExit`` (uncaught, the program ends quietly with status 128 + the signal) that is
     also a ``KeyboardInterrupt``, so what treats Ctrl-C as "stop everything" — pytest ending
@@ -40,8 +45,8 @@ class Terminated(SystemExit, KeyboardInterrupt):
 # -- SIGTERM -------------------------------------------------------------------------------
 
 _lock = threading.Lock()
-_depth = 0  # remote-browser blocks open in the main thread
-_installed = False
+_depth: dict[int, int] = {}  # blocks open in the main thread, per signal
+_installed: set[int] = set()  # signals whose handler is ours
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -65,33 +70,85 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _enter(signum: int) -> None:
+    """One more block wants ``signum`` to interrupt (the lock held, in the main thread)."""
+    _depth[signum] = _depth.get(signum, 0) + 1
+    if _depth[signum] == 1 and signal.getsignal(signum) is signal.SIG_DFL:
+        try:
+            signal.signal(signum, _on_sigterm)
+        except ValueError:  # not the main interpreter
+            return
+        _installed.add(signum)
+
+
+def _leave(signum: int) -> None:
+    _depth[signum] = max(0, _depth.get(signum, 0) - 1)
+    if _depth[signum] == 0 and signum in _installed:
+        _installed.discard(signum)
+        # If the program set its own handler meanwhile, it stays.
+        if signal.getsignal(signum) is _on_sigterm:
+            signal.signal(signum, signal.SIG_DFL)
+
+
 def block_entered() -> None:
     """A remote-browser block starts: make SIGTERM unwind it, if nobody else handles SIGTERM."""
-    global _depth, _installed
     if not _in_main_thread():
         return  # only the main thread may set handlers, and only it receives the exception
     with _lock:
-        _depth += 1
-        if _depth == 1 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            try:
-                signal.signal(signal.SIGTERM, _on_sigterm)
-            except ValueError:  # not the main interpreter
-                return
-            _installed = True
+        _enter(signal.SIGTERM)
 
 
 def block_left() -> None:
     """A remote-browser block ended: put back the default once the last one is done."""
-    global _depth, _installed
     if not _in_main_thread():
         return
     with _lock:
-        _depth = max(0, _depth - 1)
-        if _depth == 0 and _installed:
-            _installed = False
-            # If the program set its own handler meanwhile, it stays.
-            if signal.getsignal(signal.SIGTERM) is _on_sigterm:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _leave(signal.SIGTERM)
+
+
+def _hangup() -> list[signal.Signals]:
+    return [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []  # no SIGHUP on Windows
+
+
+@contextlib.contextmanager
+def sigterm_interrupts(*, hangup: bool = False) -> Iterator[None]:
+    """Inside the block, SIGTERM ends the wait like Ctrl-C: it raises ``Terminated`` (a
+    ``KeyboardInterrupt`` too) in the main thread, so the block's cleanup runs.
+
+    ``hangup=True`` does the same for SIGHUP (the terminal closed). As with remote-browser
+    blocks: only where the program has no handler of its own, in the main thread (elsewhere it
+    does nothing), nested blocks share one handler, and the default returns after the last.
+    """
+    signals = [signal.SIGTERM, *(_hangup() if hangup else [])]
+    if not _in_main_thread():
+        yield
+        return
+    with _lock:
+        for signum in signals:
+            _enter(signum)
+    try:
+        yield
+    finally:
+        with _lock:
+            for signum in reversed(signals):
+                _leave(signum)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Inside the block, Ctrl-C, SIGTERM and SIGHUP are ignored (main thread only): for a
+    cleanup a second, impatient signal must not cut short, such as stopping a browser."""
+    if not _in_main_thread():
+        yield
+        return
+    signals = [signal.SIGINT, signal.SIGTERM, *_hangup()]
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set from C, not Python; it cannot be put back
+                signal.signal(signum, handler)
 
 
 # -- interpreter exit ----------------------------------------------------------------------
@@ -124,12 +181,6 @@ def untrack(base_url: str, browser_id: str) -> None:
         _owned.pop((base_url, browser_id), None)
 
 
-def owned() -> list[tuple[str, str]]:
-    """(base_url, browser id) of what this process still has to stop."""
-    with _lock:
-        return list(_owned)
-
-
 def sweep() -> None:
     """Stop every browser this process created and did not stop. Runs at interpreter exit."""
     from bu_cdp import ledger
@@ -148,4 +199,4 @@ def sweep() -> None:
         except Exception as exc:
             log.error("could not stop browser %s at exit: %s", item.browser_id, exc)
             continue
-        ledger.record("stopped", item.browser_id, item.base_url)
+        ledger.record_stopped(item.browser_id, item.base_url)

@@ -1,10 +1,11 @@
 """A small ledger of the browsers created from this machine, so a crashed program's are found again.
 
 A program killed outright (SIGKILL, a power cut, an OOM kill) cannot stop its browsers, and a
-hosted browser bills until its server-side timeout. Each browser ``RemoteBrowser`` creates is
-written here, with where it lives and which process made it; its stop is written too. What is
-left open, made by a process that no longer runs, has leaked: ``bu-cdp browsers stop --leaked``
-stops those.
+hosted browser bills until its server-side timeout. Each browser ``RemoteBrowser`` (or
+``bu-cdp open``) creates is written here, with where it lives and which process made it; its
+stop is written too. What is left open, made by a process that no longer runs, has leaked:
+``bu-cdp browsers stop --leaked`` stops those (on the configured server only, see
+``stop_leaked``).
 
 One JSON object a line, appended under a file lock so concurrent programs do not interleave.
 It never holds an API key or a CDP address (the address carries the browser's token): only the
@@ -17,16 +18,18 @@ Where: ``BU_CDP_LEDGER`` (a file path, or ``off``), else ``$BU_CDP_HOME/browsers
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 try:
     import fcntl
@@ -100,10 +103,6 @@ class Entry:
     owner: Owner
     created_at: str
     kept: bool = False  # left running on purpose (keep_alive=True)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.base_url, self.id)
 
 
 class Ledger:
@@ -249,23 +248,30 @@ def _now() -> str:
 _warned = False
 
 
-def record(event: str, browser_id: str | None, base_url: str, *, embedded: bool = False) -> None:
+def record_created(browser_id: str, base_url: str, *, embedded: bool = False) -> None:
+    """Write down a browser this process created (see ``_write``)."""
+    _write(lambda book: book.created(browser_id, base_url, embedded=embedded))
+
+
+def record_stopped(browser_id: str, base_url: str) -> None:
+    """Write down that a browser was stopped."""
+    _write(lambda book: book.stopped(browser_id, base_url))
+
+
+def record_kept(browser_id: str, base_url: str) -> None:
+    """Write down a browser left running on purpose (keep_alive)."""
+    _write(lambda book: book.kept(browser_id, base_url))
+
+
+def _write(event: Callable[[Ledger], None]) -> None:
     """Write one event to this machine's ledger; a ledger that cannot be written never stops a
     browser from working (it is warned about once)."""
     global _warned
     path = ledger_path()
-    if path is None or not browser_id:
+    if path is None:
         return
-    ledger = Ledger(path)
     try:
-        if event == "created":
-            ledger.created(browser_id, base_url, embedded=embedded)
-        elif event == "stopped":
-            ledger.stopped(browser_id, base_url)
-        elif event == "kept":
-            ledger.kept(browser_id, base_url)
-        else:
-            raise ValueError(f"unknown ledger event {event!r}")
+        event(Ledger(path))
     except OSError as exc:
         if not _warned:
             _warned = True
@@ -280,7 +286,9 @@ class Outcome:
     """What ``stop_leaked`` did about one ledger entry."""
 
     entry: Entry
-    action: str  # stopped, would stop, ended, gone, in use, kept, died, unreachable, failed
+    # stopped, would stop, ended, gone, in use, kept, died, another server, not contacted,
+    # unreachable, failed
+    action: str
     detail: str = ""
 
     @property
@@ -294,28 +302,35 @@ _SETTLED = frozenset({"stopped", "ended", "gone", "died"})
 
 def stop_leaked(
     *,
+    base_url: str | None,
     api_key: str | None,
-    base_url: str | None = None,
+    all_servers: bool = False,
     include_kept: bool = False,
     dry_run: bool = False,
     path: Path | None = None,
 ) -> list[Outcome]:
     """Stop the ledger's browsers whose creating process is gone and that are still active.
 
-    ``base_url`` limits it to one server; ``include_kept`` also stops browsers left running on
-    purpose (``keep_alive=True``); ``dry_run`` only says what it would do. A server that cannot
-    be reached is reported and its entries kept for next time, except an embedded server's:
-    it ran inside the creating process and died with it, taking its browsers along.
+    Only the browsers of ``base_url`` (the server the command is configured for; None: none
+    is) are looked at there, with ``api_key``. Those of other servers are reported as "another
+    server" and left alone: the key is not theirs. With ``all_servers`` they are looked at too,
+    but the key is sent only over https or to this machine; a plain-http server elsewhere is
+    "not contacted" (``base_url`` it explicitly to stop its browsers).
+
+    ``include_kept`` also stops browsers left running on purpose (``keep_alive=True``);
+    ``dry_run`` only says what it would do. A server that cannot be reached is reported and its
+    entries kept for next time, except an embedded server's: it ran inside the creating process
+    and died with it, taking its browsers along.
     """
     path = path or ledger_path()
     if path is None:
         return []
     book = Ledger(path)
+    target = base_url.rstrip("/") if base_url else None
     outcomes: list[Outcome] = []
     by_server: dict[str, list[Entry]] = {}
     for entry in book.open_entries():
-        if base_url is not None and entry.base_url.rstrip("/") != base_url.rstrip("/"):
-            continue
+        server = entry.base_url.rstrip("/")
         alive = entry.owner.alive()
         if alive:
             outcomes.append(Outcome(entry, "in use", f"pid {entry.owner.pid} still runs"))
@@ -327,8 +342,22 @@ def stop_leaked(
             outcomes.append(
                 Outcome(entry, "died", f"its embedded server ended with pid {entry.owner.pid}")
             )
+        elif server != target and not all_servers:
+            where = f"not {target}" if target else "no server is configured"
+            outcomes.append(
+                Outcome(entry, "another server", f"{where}; --all-servers to look there too")
+            )
+        elif server != target and not _may_carry_key(server):
+            outcomes.append(
+                Outcome(
+                    entry,
+                    "not contacted",
+                    "plain http to another host: the key is not sent there; "
+                    "use --base-url to choose that server",
+                )
+            )
         else:
-            by_server.setdefault(entry.base_url, []).append(entry)
+            by_server.setdefault(server, []).append(entry)
     for server, entries in by_server.items():
         outcomes += _stop_on(server, entries, api_key, dry_run)
     if not dry_run:
@@ -336,6 +365,20 @@ def stop_leaked(
         if settled:
             book.forget(settled)
     return outcomes
+
+
+def _may_carry_key(base_url: str) -> bool:
+    """Whether an API key may be sent to a server: over https, or to this machine."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _stop_on(

@@ -79,18 +79,24 @@ class Session(ApiModel):
 
 
 class CustomProxy(RequestModel):
-    """An upstream proxy for one browser. The local server supports ``scheme`` ``http`` only."""
+    """An upstream proxy for one browser. The local server supports ``scheme`` ``http`` only.
+
+    The password is sent (``to_body()``) but never shown: not in ``repr``/``str``, so not in
+    an assertion message, a log line or the repr of anything holding it.
+    """
 
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     scheme: str | None = None
 
 
 class BrowserCreate(RequestModel):
     proxy_country_code: str | None = None
-    custom_proxy: CustomProxy | dict[str, Any] | None = None
+    # A dict that is not a CustomProxy (a field this version does not know) is sent as it is;
+    # it may hold a password, so the field stays out of the repr.
+    custom_proxy: CustomProxy | dict[str, Any] | None = Field(default=None, repr=False)
     profile_id: str | None = None
     enable_recording: bool | None = None
     browser_screen_width: int | None = Field(
@@ -103,7 +109,7 @@ class BrowserCreate(RequestModel):
         validation_alias=AliasChoices("browserScreenHeight", "browser_screen_height"),
         serialization_alias="browserScreenHeight",
     )
-    timeout: int | None = Field(default=None, le=240)
+    timeout: int | None = Field(default=None, ge=1, le=240)  # minutes
 
 
 class Browser(ApiModel):

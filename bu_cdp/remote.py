@@ -6,31 +6,31 @@ create or look up the browser, connect Playwright over its ``cdp_url`` (bounded,
 the browser comes up), find the page, reconnect once if asked, and on the way out disconnect,
 stop (or leave running, when asked) and wait for the recording.
 
+The options are checked by ``bu_cdp.options`` (shared with the pytest plugin and the CLI).
 Nothing here logs or raises an API key, a CDP address or a token: only browser ids, hosts and
 live-view URLs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
-import difflib
+import inspect
 import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack
 from urllib.parse import urlsplit
-
-from pydantic import ValidationError
 
 from bu_cdp import _exits, ledger
 from bu_cdp._effects import Call, Pause, Procedure, run_async, run_sync
 from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError, ProfileLookupError
-from bu_cdp.models import Browser, BrowserStatus, CustomProxy
+from bu_cdp.models import Browser, BrowserStatus
+from bu_cdp.options import DEFAULT_CONNECT_TIMEOUT, BrowserOptions, BrowserPlan, plan_browser
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncPwBrowser
@@ -52,128 +52,12 @@ __all__ = [
 
 log = logging.getLogger("bu_cdp")
 
-DEFAULT_CONNECT_TIMEOUT = 30.0
-DEFAULT_RECORDING_TIMEOUT = 30.0
-MAX_TIMEOUT_MINUTES = 240
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-
-class BrowserOptions(TypedDict, total=False):
-    """What a remote browser looks like. Every key is optional."""
-
-    profile: str  # a profile id, or a profile name looked up with profiles.list(query=)
-    profile_id: str  # a profile id, used as it is
-    create_profile: bool  # create the profile named by ``profile`` when there is none
-    proxy_country_code: str
-    custom_proxy: CustomProxy | dict[str, Any]
-    screen: tuple[int, int]  # browser window and page viewport, in CSS pixels
-    timeout: int  # server-side lifetime in minutes (at most 240): the last line of defence
-    enable_recording: bool  # after the stop, wait for ``recording_url``
-    recording_timeout: float  # seconds to wait for the recording URL after the stop
-    keep_alive: bool  # leave the browser running after the block (reattach with attach())
-    connect_timeout: float  # seconds for the whole CDP connect, retries included
-    reconnect: bool  # reconnect once if the CDP socket drops while the browser is active
-
-
-_OPTION_NAMES = frozenset(BrowserOptions.__annotations__)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Checked options: every mistake a TypeError or ValueError at the call, not a 422 later."""
-
-    fields: dict[str, Any]  # the create request's fields, without the profile
-    profile: str | None
-    profile_id: str | None
-    create_profile: bool
-    screen: tuple[int, int] | None
-    enable_recording: bool
-    recording_timeout: float
-    keep_alive: bool
-    connect_timeout: float
-    reconnect: bool
-
-
-def _plan(caller: str, options: dict[str, Any]) -> _Plan:
-    for name in options:
-        if name not in _OPTION_NAMES:
-            close = difflib.get_close_matches(name, sorted(_OPTION_NAMES), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}{hint}")
-    o = {k: v for k, v in options.items() if v is not None}
-
-    profile, profile_id = o.get("profile"), o.get("profile_id")
-    if profile is not None and profile_id is not None:
-        raise TypeError(f"{caller}(): give profile= or profile_id=, not both")
-    for name in ("profile", "profile_id", "proxy_country_code"):
-        if name in o and (not isinstance(o[name], str) or not o[name]):
-            raise TypeError(f"{caller}(): {name} must be a non-empty string, got {o[name]!r}")
-    create_profile = bool(o.get("create_profile", False))
-    if create_profile and profile is None:
-        raise TypeError(f"{caller}(): create_profile=True needs profile='<name>'")
-
-    screen = o.get("screen")
-    if screen is not None:
-        if not (
-            isinstance(screen, tuple | list)
-            and len(screen) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in screen)
-        ):
-            raise ValueError(f"screen must be (width, height) in pixels, got {screen!r}")
-        screen = (int(screen[0]), int(screen[1]))
-
-    timeout = o.get("timeout")
-    if timeout is not None and (
-        not isinstance(timeout, int)
-        or isinstance(timeout, bool)
-        or not 1 <= timeout <= MAX_TIMEOUT_MINUTES
-    ):
-        raise ValueError(
-            f"timeout is in minutes, 1 to {MAX_TIMEOUT_MINUTES}, got {timeout!r}"
-            " (connect_timeout= is the one in seconds)"
-        )
-
-    proxy = o.get("custom_proxy")
-    if isinstance(proxy, dict):
-        try:
-            proxy = CustomProxy.model_validate(proxy)
-        except ValidationError as exc:
-            detail = "; ".join(
-                f"custom_proxy.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise ValueError(detail) from None
-    elif proxy is not None and not isinstance(proxy, CustomProxy):
-        raise TypeError(f"custom_proxy must be a dict or CustomProxy, got {type(proxy).__name__}")
-
-    connect_timeout = float(o.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
-    recording_timeout = float(o.get("recording_timeout", DEFAULT_RECORDING_TIMEOUT))
-    if connect_timeout <= 0:
-        raise ValueError(f"connect_timeout must be positive seconds, got {connect_timeout!r}")
-    if recording_timeout < 0:
-        raise ValueError(f"recording_timeout must be seconds >= 0, got {recording_timeout!r}")
-
-    enable_recording = bool(o.get("enable_recording", False))
-    fields: dict[str, Any] = {
-        "proxy_country_code": o.get("proxy_country_code"),
-        "custom_proxy": proxy,
-        "timeout": timeout,
-        "enable_recording": True if enable_recording else None,
-    }
-    if screen is not None:
-        fields["browserScreenWidth"], fields["browserScreenHeight"] = screen
-    return _Plan(
-        fields={k: v for k, v in fields.items() if v is not None},
-        profile=profile,
-        profile_id=profile_id,
-        create_profile=create_profile,
-        screen=screen,
-        enable_recording=enable_recording,
-        recording_timeout=recording_timeout,
-        keep_alive=bool(o.get("keep_alive", False)),
-        connect_timeout=connect_timeout,
-        reconnect=bool(o.get("reconnect", False)),
-    )
+# The option checker moved to ``bu_cdp.options``; these names stay for code that imports them
+# from here (the pytest plugin, for now).
+_plan = plan_browser
+_Plan = BrowserPlan
 
 
 def _is_cdp_address(target: str) -> bool:
@@ -205,10 +89,20 @@ def profile_id_for(client: Any, wanted: str, create: bool = False) -> Procedure[
     )
 
 
+def create_fields(client: Any, plan: BrowserPlan) -> Procedure[dict[str, Any]]:
+    """The fields of the create request ``plan`` asks for, the profile looked up by name."""
+    fields = dict(plan.fields)
+    if plan.profile_id is not None:
+        fields["profile_id"] = plan.profile_id
+    elif plan.profile is not None:
+        fields["profile_id"] = yield from profile_id_for(client, plan.profile, plan.create_profile)
+    return fields
+
+
 class _BrowserLife:
     """The one implementation: what happens to a remote browser from create (or attach) to stop."""
 
-    def __init__(self, plan: _Plan) -> None:
+    def __init__(self, plan: BrowserPlan) -> None:
         self.plan = plan
         self.attach_to: str | None = None  # a browser id or a cdp_url: attach, do not create
         self.stop_attached = False
@@ -255,29 +149,19 @@ class _BrowserLife:
             raise
 
     def _create(self, client: Any) -> Procedure[None]:
-        fields = dict(self.plan.fields)
-        profile_id = yield from self._profile_id(client)
-        if profile_id is not None:
-            fields["profile_id"] = profile_id
+        fields = yield from create_fields(client, self.plan)
         started = time.monotonic()
         self.record = yield Call(client.browsers, "create", kwargs=fields)
         self.created = self.owns = True
         self._track()
-        if self._where is not None:
-            ledger.record("created", self.id, self._where[0], embedded=self._where[2])
+        if self._where is not None and self.id:
+            ledger.record_created(self.id, self._where[0], embedded=self._where[2])
         log.info("created browser %s in %.2fs", self.id, time.monotonic() - started)
         live = self.record.live_url
         if live and (self.plan.enable_recording or self.plan.keep_alive):
             # Asked for so a person can watch; the only address ever logged (it opens the
             # live view, so it is not written for browsers nobody asked to watch).
             log.info("watch browser %s live at %s", self.id, live)
-
-    def _profile_id(self, client: Any) -> Procedure[str | None]:
-        if self.plan.profile_id is not None:
-            return self.plan.profile_id
-        if self.plan.profile is None:
-            return None
-        return (yield from profile_id_for(client, self.plan.profile, self.plan.create_profile))
 
     def _find(self, client: Any) -> Procedure[None]:
         """Attach: look up a browser that already runs."""
@@ -323,9 +207,11 @@ class _BrowserLife:
                     ) from None
                 log.debug("connect to %s failed, retrying: %s", name, reason)
             # A browser that has ended will never come up: say so now, not at the deadline.
-            if client is not None and self.id:
+            # The question fits in what is left of the bound, or is not asked.
+            left = deadline - time.monotonic()
+            if client is not None and self.id and left > 0:
                 try:
-                    now = yield Call(client.browsers, "get", (self.id,))
+                    now = yield Call(client.browsers, "get", (self.id,), {"request_timeout": left})
                 except BuCdpError:
                     now = None
                 if now is not None and now.status not in (None, BrowserStatus.ACTIVE):
@@ -354,8 +240,7 @@ class _BrowserLife:
                 log.debug("viewport %s is not the screen %s: setting it", seen, self.plan.screen)
                 yield Call(self.page, "set_viewport_size", (size,))
             # New tabs and popups open at Chromium's default window size: give them the screen.
-            # (Sync Playwright runs this call in the handler; async schedules the coroutine.)
-            self.context.on("page", lambda page: page.set_viewport_size(size))
+            self.context.on("page", _viewport_setter(size))
 
     # -- while it runs ---------------------------------------------------------------------
 
@@ -380,6 +265,9 @@ class _BrowserLife:
         started = time.monotonic()
         self.browser = None
         yield from self._connect(client, browser_type, None)
+        if self.closing:  # the block ended meanwhile: this connection has nobody to serve
+            yield from self._disconnect()
+            return False
         yield from self._pick_page()
         log.info("reconnected to browser %s in %.2fs", self.id, time.monotonic() - started)
         return True
@@ -395,12 +283,7 @@ class _BrowserLife:
         """
         self.closing = True
         try:
-            if self.browser is not None:
-                try:
-                    yield Call(self.browser, "close")
-                except Exception as exc:
-                    log.debug("disconnect from browser %s failed: %s", self.id, type(exc).__name__)
-                self.browser = None
+            yield from self._disconnect()
         finally:
             if self.owns and (failed or not self.plan.keep_alive):
                 yield from self._stop(client)
@@ -408,6 +291,14 @@ class _BrowserLife:
                 self._leave_running()
             elif self.id:
                 log.info("disconnected from browser %s; it keeps running (attached)", self.id)
+
+    def _disconnect(self) -> Procedure[None]:
+        if self.browser is not None:
+            browser, self.browser = self.browser, None
+            try:
+                yield Call(browser, "close")
+            except Exception as exc:
+                log.debug("disconnect from browser %s failed: %s", self.id, type(exc).__name__)
 
     def _stop(self, client: Any) -> Procedure[None]:
         assert self.record is not None and self.record.id
@@ -428,7 +319,7 @@ class _BrowserLife:
                 raise
         self._untrack()
         if self._where is not None:
-            ledger.record("stopped", browser_id, self._where[0])
+            ledger.record_stopped(browser_id, self._where[0])
         if self.plan.enable_recording:
             yield from self._await_recording(client)
 
@@ -468,7 +359,7 @@ class _BrowserLife:
         assert self.record is not None and self.record.id
         self._untrack()
         if self._where is not None:
-            ledger.record("kept", self.record.id, self._where[0])
+            ledger.record_kept(self.record.id, self._where[0])
         minutes = (self.record.model_extra or {}).get("timeout") or self.plan.fields.get("timeout")
         until = f"its {minutes}-minute timeout" if minutes else "its server-side timeout"
         log.info(
@@ -488,6 +379,28 @@ class _BrowserLife:
     def _untrack(self) -> None:
         if self._where is not None and self.id:
             _exits.untrack(self._where[0], self.id)
+
+
+def _viewport_setter(size: dict[str, int]) -> Callable[[Any], Awaitable[None] | None]:
+    """A "page" listener giving each new tab the screen's viewport. A popup may close before
+    it is sized: that is no error (and must not become an unhandled one in the listener)."""
+
+    def on_page(page: Any) -> Awaitable[None] | None:
+        try:
+            pending = page.set_viewport_size(size)  # sync: done; async: a coroutine
+        except Exception as exc:
+            log.debug("could not size a new tab (%s)", _first_line(exc))
+            return None
+        return _quietly(pending) if inspect.isawaitable(pending) else None
+
+    return on_page
+
+
+async def _quietly(pending: Awaitable[Any]) -> None:
+    try:
+        await pending
+    except Exception as exc:
+        log.debug("could not size a new tab (%s)", _first_line(exc))
 
 
 def _host_of(url: str) -> str:
@@ -513,10 +426,70 @@ def _redact(text: str, cdp_url: str) -> str:
 # -- the faces -----------------------------------------------------------------------------
 
 
-class _Handle:
-    """What both faces show: the browser's id, addresses and status."""
+C = TypeVar("C")  # a face's client: BrowserUse or AsyncBrowserUse
+P = TypeVar("P")  # a face's Playwright: sync or async
 
-    _life: _BrowserLife
+
+class _Handle(Generic[C, P]):
+    """What both faces share: how they are made, and what they show of the browser."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        client: C | None = None,
+        playwright: P | None = None,
+        **options: Unpack[BrowserOptions],
+    ) -> None:
+        self._life = _BrowserLife(plan_browser(type(self).__name__, dict(options)))
+        self._base_url, self._api_key = base_url, api_key
+        self._client = client
+        self._playwright = playwright
+        self._used = False
+
+    @classmethod
+    def attach(
+        cls,
+        browser: str,
+        *,
+        stop: bool = False,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        client: C | None = None,
+        playwright: P | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        reconnect: bool = False,
+    ) -> Self:
+        """Join a browser that already runs: by id (its ``cdp_url`` comes from the API) or by
+        ``cdp_url``. It is left running after the block unless ``stop=True`` (an id only)."""
+        caller = f"{cls.__name__}.attach"
+        if not isinstance(browser, str) or not browser:
+            raise TypeError(f"{caller}() needs a browser id or a cdp_url, got {browser!r}")
+        if stop and _is_cdp_address(browser):
+            raise ValueError(f"{caller}(stop=True) needs a browser id: a cdp_url cannot be stopped")
+        handle = cls(
+            base_url=base_url,
+            api_key=api_key,
+            client=client,
+            playwright=playwright,
+            connect_timeout=connect_timeout,
+            reconnect=reconnect,
+        )
+        handle._life.attach_to = browser
+        handle._life.stop_attached = stop
+        return handle
+
+    def _use_once(self) -> None:
+        """A handle stands for one browser's life: entering it again is a mistake."""
+        if self._used:
+            name = type(self).__name__
+            of = f" (browser {self.id})" if self.id else ""
+            raise RuntimeError(
+                f"this {name} was already used{of}; make a new one, or join a running browser "
+                f"with {name}.attach(browser_id)"
+            )
+        self._used = True
 
     @property
     def id(self) -> str | None:
@@ -580,7 +553,7 @@ def _stop_main_playwright(shared: list[Any]) -> None:
             shared[0].stop()
 
 
-class RemoteBrowser(_Handle):
+class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
     """``with RemoteBrowser(**options) as rb:`` — ``rb.page``, ``rb.context``, ``rb.browser``.
 
     Options (all optional, see ``BrowserOptions``): ``profile`` (id or name),
@@ -589,48 +562,10 @@ class RemoteBrowser(_Handle):
     ``keep_alive``, ``connect_timeout`` (seconds), ``reconnect``. Where browsers come from:
     ``base_url``, ``api_key`` or a ready ``client``; pass ``playwright`` to share one
     Playwright between browsers. ``RemoteBrowser.attach(...)`` joins a running browser.
+    A handle is entered once.
     """
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        client: BrowserUse | None = None,
-        playwright: Playwright | None = None,
-        **options: Unpack[BrowserOptions],
-    ) -> None:
-        self._life = _BrowserLife(_plan(type(self).__name__, dict(options)))
-        self._base_url, self._api_key = base_url, api_key
-        self._client = client
-        self._playwright = playwright
-        self._owned = contextlib.ExitStack()
-
-    @classmethod
-    def attach(
-        cls,
-        browser: str,
-        *,
-        stop: bool = False,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        client: BrowserUse | None = None,
-        playwright: Playwright | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        reconnect: bool = False,
-    ) -> RemoteBrowser:
-        """Join a browser that already runs: by id (its ``cdp_url`` comes from the API) or by
-        ``cdp_url``. It is left running after the block unless ``stop=True`` (an id only)."""
-        handle = cls(
-            base_url=base_url,
-            api_key=api_key,
-            client=client,
-            playwright=playwright,
-            connect_timeout=connect_timeout,
-            reconnect=reconnect,
-        )
-        _set_attach(handle._life, browser, stop, f"{cls.__name__}.attach")
-        return handle
+    _owned: contextlib.ExitStack
 
     @property
     def page(self) -> Page:
@@ -662,10 +597,11 @@ class RemoteBrowser(_Handle):
     def _on_disconnected(self, _browser: Any) -> None:
         self._life.disconnected()
 
-    def __enter__(self) -> RemoteBrowser:
+    def __enter__(self) -> Self:
+        self._use_once()
         _exits.block_entered()
         try:
-            with self._owned as owned:
+            with contextlib.ExitStack() as owned:
                 if self._client is None and self._life.needs_client:
                     from bu_cdp.client import BrowserUse
 
@@ -696,53 +632,16 @@ class RemoteBrowser(_Handle):
             _exits.block_left()
 
 
-class AsyncRemoteBrowser(_Handle):
+class AsyncRemoteBrowser(_Handle["AsyncBrowserUse", "AsyncPlaywright"]):
     """``async with AsyncRemoteBrowser(**options) as rb:`` — the async twin of RemoteBrowser.
 
     After a dropped CDP socket (``reconnect=True``) the handle reconnects in the background at
-    once; ``await rb.reconnect()`` waits for that.
+    once; ``await rb.reconnect()`` waits for that. A reconnect still under way when the block
+    ends is cancelled, before the browser is stopped.
     """
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        client: AsyncBrowserUse | None = None,
-        playwright: AsyncPlaywright | None = None,
-        **options: Unpack[BrowserOptions],
-    ) -> None:
-        self._life = _BrowserLife(_plan(type(self).__name__, dict(options)))
-        self._base_url, self._api_key = base_url, api_key
-        self._client = client
-        self._playwright = playwright
-        self._owned = contextlib.AsyncExitStack()
-        self._reconnecting: Any = None  # the background reconnect, an asyncio.Task
-
-    @classmethod
-    def attach(
-        cls,
-        browser: str,
-        *,
-        stop: bool = False,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        client: AsyncBrowserUse | None = None,
-        playwright: AsyncPlaywright | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        reconnect: bool = False,
-    ) -> AsyncRemoteBrowser:
-        """The async twin of ``RemoteBrowser.attach``."""
-        handle = cls(
-            base_url=base_url,
-            api_key=api_key,
-            client=client,
-            playwright=playwright,
-            connect_timeout=connect_timeout,
-            reconnect=reconnect,
-        )
-        _set_attach(handle._life, browser, stop, f"{cls.__name__}.attach")
-        return handle
+    _owned: contextlib.AsyncExitStack
+    _reconnecting: asyncio.Task[bool] | None = None  # the background reconnect
 
     @property
     def page(self) -> AsyncPage:
@@ -758,31 +657,36 @@ class AsyncRemoteBrowser(_Handle):
 
     async def reconnect(self) -> bool:
         """Reconnect if the CDP socket dropped, or wait for the reconnect under way."""
-        import asyncio
-
         if self._reconnecting is not None:
             task, self._reconnecting = self._reconnecting, None
-            done: bool = await asyncio.shield(task)
-            return done
+            return await asyncio.shield(task)
         if self._playwright is None:
             return False
         return await run_async(self._life.reconnect(self._client, self._playwright.chromium))
 
-    async def _on_disconnected(self, _browser: Any) -> None:
-        import asyncio
-
+    def _on_disconnected(self, _browser: Any) -> None:
         if self._life.disconnected() and self._playwright is not None:
             procedure = self._life.reconnect(self._client, self._playwright.chromium)
             self._reconnecting = asyncio.ensure_future(run_async(procedure))
-            try:
-                await asyncio.shield(self._reconnecting)
-            except Exception as exc:
-                log.error("reconnect to browser %s failed: %s", self.id, exc)
+            self._reconnecting.add_done_callback(self._reconnect_done)
 
-    async def __aenter__(self) -> AsyncRemoteBrowser:
+    def _reconnect_done(self, task: asyncio.Task[bool]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reconnect to browser %s failed: %s", self.id, task.exception())
+
+    async def _end_reconnect(self) -> None:
+        """No reconnect may outlive the block: cancel one under way, and wait until it is."""
+        self._life.closing = True  # and no new one starts
+        task, self._reconnecting = self._reconnecting, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def __aenter__(self) -> Self:
+        self._use_once()
         _exits.block_entered()
         try:
-            async with self._owned as owned:
+            async with contextlib.AsyncExitStack() as owned:
                 if self._client is None and self._life.needs_client:
                     from bu_cdp.client import AsyncBrowserUse
 
@@ -810,18 +714,12 @@ class AsyncRemoteBrowser(_Handle):
     ) -> None:
         try:
             async with self._owned:
-                await run_async(self._life.close(self._client))
+                try:
+                    await self._end_reconnect()
+                finally:
+                    await run_async(self._life.close(self._client))
         finally:
             _exits.block_left()
-
-
-def _set_attach(life: _BrowserLife, browser: str, stop: bool, caller: str) -> None:
-    if not isinstance(browser, str) or not browser:
-        raise TypeError(f"{caller}() needs a browser id or a cdp_url, got {browser!r}")
-    if stop and _is_cdp_address(browser):
-        raise ValueError(f"{caller}(stop=True) needs a browser id: a cdp_url cannot be stopped")
-    life.attach_to = browser
-    life.stop_attached = stop
 
 
 def remote_browser(

@@ -26,12 +26,22 @@ class Target:
     embedded: bool = False
 
 
-def resolve_target(api_key: str | None = None, base_url: str | None = None) -> Target:
+def configured_target(api_key: str | None = None, base_url: str | None = None) -> Target | None:
+    """The API that arguments and environment choose (1 and 2 above), or None when they choose
+    none. Starts nothing."""
     api_key = api_key or os.environ.get(API_KEY_ENV) or None
     base_url = base_url or os.environ.get(BASE_URL_ENV) or None
     if api_key is None and base_url is None:
+        return None
+    return Target((base_url or HOSTED_BASE_URL).rstrip("/"), api_key)
+
+
+def resolve_target(api_key: str | None = None, base_url: str | None = None) -> Target:
+    """The API to use: the configured one, else the embedded local server (started here)."""
+    target = configured_target(api_key, base_url)
+    if target is None:
         from bu_cdp.embedded import embedded_server  # starts the local server on first use
 
         server = embedded_server()
         return Target(server.base_url, server.config.api_key, embedded=True)
-    return Target((base_url or HOSTED_BASE_URL).rstrip("/"), api_key)
+    return target

@@ -7,7 +7,6 @@ public URL instead.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,14 +60,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
-
-
-def browsers_run_here() -> bool:
-    """True when browsers come from this machine (embedded default or a loopback server)."""
-    if os.environ.get("BROWSER_USE_API_KEY") and not os.environ.get("BU_CDP_BASE_URL"):
-        return False
-    base = os.environ.get("BU_CDP_BASE_URL", "")
-    return not base or urlsplit(base).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 @contextmanager

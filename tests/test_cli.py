@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.cli import main
+from bu_cdp.cli.output import Progress
+from bu_cdp.ledger import Ledger
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 
@@ -96,11 +100,6 @@ def test_errors_are_one_line_and_a_non_zero_status(
     assert code == 1 and err.startswith("bu-cdp: error: 401") and err.count("\n") == 1
     assert "wrong" not in err
 
-    with pytest.raises(SystemExit) as usage_error:
-        main(["browsers", "create", "--screen", "big"])
-    assert usage_error.value.code == 2
-    assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
-
 
 def test_browsers_create_refuses_a_browser_that_would_die_with_the_command(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -127,32 +126,116 @@ def test_doctor_finds_chromium_and_checks_the_key(
     assert not api["ok"] and "refused" in api["found"] and "BROWSER_USE_API_KEY" in api["fix"]
 
 
-def test_open_keeps_a_usable_browser_until_sigterm(
-    on_server: ServerThread, pages: PageServer
-) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "bu_cdp.cli", "open", "--json", "--screen", "640x480"],
+def _open(ledger: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bu_cdp.cli", "open", "--json", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "BU_CDP_LEDGER": str(ledger)},
     )
+
+
+def _read_browser(child: subprocess.Popen[str]) -> tuple[dict[str, str], str]:
+    """The JSON document `open` prints first, and the text it was printed as."""
+    assert child.stdout is not None
+    lines: list[str] = []
+    while not lines or lines[-1] != "}\n":
+        line = child.stdout.readline()
+        if line == "":  # the command ended before it printed the browser: say why
+            child.kill()
+            _, err = child.communicate(timeout=30)
+            raise AssertionError(f"bu-cdp open ended (status {child.returncode}): {err}")
+        lines.append(line)
+    text = "".join(lines)
+    return json.loads(text), text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_open_keeps_a_usable_browser_until_a_signal(
+    on_server: ServerThread, pages: PageServer, tmp_path: Path, signum: int
+) -> None:
+    ledger = tmp_path / "browsers.jsonl"
+    child = _open(ledger, "--screen", "640x480")
     try:
-        assert child.stdout is not None
-        lines = []
-        while not lines or lines[-1] != "}\n":
-            lines.append(child.stdout.readline())
-        browser = json.loads("".join(lines))
+        browser, _ = _read_browser(child)
+        # Written down while it runs, so `browsers stop --leaked` finds it if this is killed.
+        [entry] = Ledger(ledger).open_entries()
+        assert (entry.id, entry.owner.pid) == (browser["id"], child.pid)
         with sync_playwright() as pw:
             remote = pw.chromium.connect_over_cdp(browser["cdp_url"])
             page = remote.contexts[0].pages[0]
             page.goto(pages.url + "/size")
             assert page.title() == "640x480"
             remote.close()
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(signum)
+        if signum == signal.SIGHUP:  # an impatient user: more signals during the stop
+            for _ in range(3):
+                time.sleep(0.03)
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=60)
     finally:
         child.kill()
-    assert child.returncode == 0, err
+    if signum == signal.SIGTERM:
+        assert child.returncode == 0, err
     assert f"stopped browser {browser['id']}" in err
     with BrowserUse() as client:
         assert client.browsers.get(browser["id"]).status == "stopped"
+    assert Ledger(ledger).open_entries() == []
+
+
+def test_open_says_when_its_browser_ends_by_itself(on_server: ServerThread, tmp_path: Path) -> None:
+    child = _open(tmp_path / "browsers.jsonl", "--timeout", "5")
+    try:
+        browser, printed = _read_browser(child)
+        with BrowserUse() as client:
+            client.browsers.stop(browser["id"])  # stopped elsewhere
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 1, err
+    assert out == ""  # the browser printed at the start was the one JSON document
+    assert json.loads(printed)["id"] == browser["id"]
+    assert f"browser {browser['id']} ended by itself: stopped" in err
+    assert Ledger(tmp_path / "browsers.jsonl").open_entries() == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["browsers", "stop"], "give a browser ID, or --leaked"),
+        (["browsers", "stop", "b1", "--leaked"], "not both"),
+        (["browsers", "stop", "b1", "--dry-run"], "go with --leaked"),
+        (["browsers", "create", "--screen", "0x600"], "expected WIDTHxHEIGHT"),
+        (["open", "--screen=-800x600"], "expected WIDTHxHEIGHT"),
+        (["browsers", "create", "--timeout", "0"], "expected whole minutes from 1 to 240"),
+        (["open", "--timeout", "241"], "expected whole minutes from 1 to 240"),
+        (["open", "--create-profile"], "create_profile=True needs profile"),
+    ],
+)
+def test_a_usage_mistake_is_status_2_and_names_it(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as usage_error:
+        main(argv)
+    assert usage_error.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "usage: bu-cdp" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_download_progress_is_drawn_without_a_known_total() -> None:
+    screen = Terminal()
+    progress = Progress("downloading big.bin", None, stream=screen)
+    for done in range(0, 3 * Progress.STEP_BYTES, 64 * 1024):
+        progress.update(done)
+    drawn = screen.getvalue()
+    assert "\rdownloading big.bin  0 bytes" in drawn
+    assert "\rdownloading big.bin  512.0 KiB" in drawn  # redrawn as the bytes come
+    assert drawn.count("\r") == 3  # once per step, not once per chunk
+    assert "%" not in drawn  # no percentage of an unknown total

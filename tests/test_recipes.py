@@ -96,6 +96,7 @@ def test_persistent_login_twice(tmp_path: Path, server: ServerThread) -> None:
     assert "browser 1: logged in as ada" in first.stdout
     assert "browser 2: the site says you are 'ada'" in first.stdout
     again = _run([_recipe("persistent_login.py"), "--profile", "smoke"], tmp_path, server)
+    assert again.returncode == 0, again.stderr
     assert "browser 1: already logged in as ada" in again.stdout
 
 

@@ -9,6 +9,7 @@ served page by page.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,15 @@ def test_run_sends_the_schema_waits_and_returns_the_parsed_model() -> None:
     }
     assert api.calls.count("GET /sessions/s1") == 4  # three running, then stopped
     assert not api.stopped  # finished by itself: nothing to stop
+
+
+def test_run_logs_the_live_url_at_debug_only(caplog: pytest.LogCaptureFixture) -> None:
+    api = AgentApi({"status": "stopped", "output": "done"}, polls=1)
+    with caplog.at_level(logging.DEBUG, logger="bu_cdp"), _client(api) as client:
+        client.sessions.run("watch me", **FAST)
+    live = [r for r in caplog.records if "https://live.test/s1" in r.getMessage()]
+    assert [r.levelno for r in live] == [logging.DEBUG]  # whoever has it can watch
+    assert "session s1 started" in caplog.text
 
 
 def test_run_without_a_schema_returns_the_raw_output() -> None:

@@ -118,12 +118,13 @@ def test_sigkill_then_the_leak_command_stops_the_browser(
     child.communicate(timeout=30)
     assert client.browsers.get(browser_id).status == "active"  # leaked: nobody stopped it
 
+    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
     monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
     assert cli(["browsers", "stop", "--leaked"]) == 0
 
     assert client.browsers.get(browser_id).status == "stopped"
     out = capsys.readouterr().out
-    assert f"stopped      {browser_id}  {server.base_url}" in out
+    assert f"stopped        {browser_id}  {server.base_url}" in out
     assert "stopped 1 leaked browser(s)" in out
     assert server.config.api_key not in out
     assert Ledger(ledger_file).open_entries() == []
@@ -158,3 +159,29 @@ def test_a_programs_own_sigterm_handler_is_never_replaced(default_sigterm: None)
     assert signal.getsignal(signal.SIGTERM) is programs_own
     _exits.block_left()
     assert signal.getsignal(signal.SIGTERM) is programs_own
+
+
+@pytest.fixture
+def default_sighup() -> Iterator[None]:
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGHUP, previous)
+
+
+def test_sigterm_interrupts_and_signals_ignored(
+    default_sigterm: None, default_sighup: None
+) -> None:
+    """The context managers `bu-cdp open` is built on: SIGTERM and SIGHUP end a wait like
+    Ctrl-C inside the first; the second lets a cleanup finish whatever comes."""
+    with _exits.sigterm_interrupts(hangup=True):
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with pytest.raises(KeyboardInterrupt) as caught:
+                os.kill(os.getpid(), signum)  # the handler runs as the call returns
+            assert isinstance(caught.value, _exits.Terminated)
+            assert caught.value.code == 128 + signum
+            with _exits.signals_ignored():
+                os.kill(os.getpid(), signum)  # nothing happens: the cleanup goes on
+                os.kill(os.getpid(), signal.SIGINT)
+            assert signal.getsignal(signum) is not signal.SIG_DFL  # the interrupt is back
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL

@@ -7,9 +7,12 @@ Real Chromium through the real local server over real HTTP and WebSocket.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -45,8 +48,9 @@ def silent_port() -> Iterator[int]:
 
 
 def test_the_handle_shows_the_browser_and_the_viewport_equals_the_screen(
-    api: dict[str, str], pages: PageServer
+    api: dict[str, str], pages: PageServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.ERROR)
     with RemoteBrowser(screen=(800, 600), **api) as rb:
         assert isinstance(rb.page, Page)
         assert isinstance(rb.context, BrowserContext)
@@ -62,7 +66,19 @@ def test_the_handle_shows_the_browser_and_the_viewport_equals_the_screen(
         tab = rb.context.new_page()
         tab.goto(pages.url + "/size")
         assert tab.evaluate(SIZE) == [800, 600]
+        # Popups that close at once, before they could be sized: no error, not even an
+        # "unhandled error in an event listener".
+        for _ in range(3):
+            with rb.context.expect_page():
+                tab.evaluate("window.open('about:blank').close()")
+        tab.wait_for_timeout(200)  # the listener's call on the closed popups comes back
+        assert tab.evaluate("1 + 1") == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert rb.status == "stopped"
+    # A handle is one browser's life: using it again is a clear mistake, not a second browser.
+    with pytest.raises(RuntimeError, match=r"already used.*RemoteBrowser\.attach"):
+        with rb:
+            pass
 
 
 @pytest.fixture
@@ -157,6 +173,7 @@ def test_no_log_line_contains_the_api_key_or_a_token(
             with pytest.raises(PlaywrightError):
                 before.evaluate("1")
             rb.page.evaluate("1")  # reconnects
+    assert rb.recording_url is not None  # the stop waited for the recording (local: at once)
     lines = [record.getMessage() for record in caplog.records]
     secrets = {"API key": api["api_key"], "token": token, "cdp_url": cdp_url}
     for name, secret in secrets.items():
@@ -169,12 +186,23 @@ def test_no_log_line_contains_the_api_key_or_a_token(
     for said in ("created browser", "connected to browser", "dropped", "reconnected", "stopped"):
         assert f"{said}" in ours
     assert browser_id in ours
+    # Asked to record, so a person may want to watch: the one address logged.
+    assert f"watch browser {browser_id} live at http" in ours
+
+
+def _pending_reconnects() -> list[asyncio.Task[object]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and task.get_coro().__qualname__ == "run_async"  # type: ignore[union-attr]
+    ]
 
 
 async def test_the_async_twin_keeps_alive_attaches_and_reconnects(
-    server: ServerThread, api: dict[str, str], pages: PageServer
+    server: ServerThread, api: dict[str, str], pages: PageServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with async_playwright() as playwright:  # one driver for both blocks
+    caplog.set_level(logging.ERROR)
+    async with async_playwright() as playwright:  # one driver for every block
         shared: dict[str, Any] = {**api, "playwright": playwright}
         async with AsyncRemoteBrowser(keep_alive=True, screen=(640, 480), **shared) as rb:
             await rb.page.goto(pages.url + "/about")
@@ -183,6 +211,17 @@ async def test_the_async_twin_keeps_alive_attaches_and_reconnects(
             assert await tab.evaluate(SIZE) == [640, 480]
             await tab.close()
         browser_id = rb.id or ""
+
+        # The block ends while a reconnect is under way: it is cancelled (or it finished and
+        # let go of its connection), and nothing of it outlives the block.
+        async with AsyncRemoteBrowser.attach(browser_id, reconnect=True, **shared) as hasty:
+            before = hasty.page
+            drop_cdp_sockets(server, browser_id)
+            with pytest.raises(PlaywrightError):
+                await before.evaluate("1")  # the drop is seen: the reconnect starts at once
+        assert _pending_reconnects() == []
+        assert hasty._life.browser is None
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
         attach = AsyncRemoteBrowser.attach(browser_id, stop=True, reconnect=True, **shared)
         async with attach as again:
@@ -194,5 +233,76 @@ async def test_the_async_twin_keeps_alive_attaches_and_reconnects(
             assert await again.reconnect()  # the reconnect under way in the background
             assert again.page is not before
             assert await again.page.title() == "About us"
+        with pytest.raises(RuntimeError, match="already used"):
+            async with attach:
+                pass
     async with AsyncBrowserUse(**api) as client:
         assert (await client.browsers.get(browser_id)).status == "stopped"
+
+
+class StallingApi(ThreadingHTTPServer):
+    """A real HTTP server playing an API that hands out a browser whose CDP port refuses every
+    connection, and then never answers the status check (as an overloaded API may). The local
+    server never stalls, so this small one plays it."""
+
+    daemon_threads = True
+
+    def __init__(self, cdp_port: int) -> None:
+        self.release = threading.Event()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = {"id": "b-stall", "status": "active"}
+                if self.path.endswith("/browsers"):
+                    body["cdp_url"] = f"ws://127.0.0.1:{cdp_port}/devtools/browser/x"
+                else:
+                    body["status"] = "stopped"
+                self._send(body)
+
+            def do_GET(self) -> None:
+                api.release.wait(60)  # the status check: no answer
+                self._send({"id": "b-stall", "status": "active"})
+
+            def _send(self, body: dict[str, str]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api/v3"
+
+    def close(self) -> None:
+        self.release.set()
+        self.shutdown()
+        self.server_close()
+
+
+# The hang guard: the status check between connect attempts would take the client's whole
+# timeout (30 s, then retries) if the bound did not cover it.
+@pytest.mark.timeout(20)
+def test_connect_timeout_bounds_the_status_checks_too(playwright: Playwright) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        cdp_port = closed.getsockname()[1]
+    api = StallingApi(cdp_port)
+    try:
+        handle = RemoteBrowser(
+            connect_timeout=1.5, base_url=api.base_url, api_key="k", playwright=playwright
+        )
+        with pytest.raises(BrowserConnectError, match=r"browser b-stall .* within 1\.5s"):
+            with handle:
+                pass
+        assert handle.status == "stopped"  # and the browser nobody could use was stopped
+    finally:
+        api.close()

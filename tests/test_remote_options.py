@@ -1,26 +1,28 @@
-"""RemoteBrowser options: checked at the call, and a profile chosen by name.
-
-Option checks need no server at all. Profile-name resolution is played through an httpx
-MockTransport: the local server does not serve /profiles on this branch yet (it answers 501),
-so the answers a profiles API gives (one match, several, none, created) come from the mock.
-The end-to-end profile test against the real server is in test_remote_profiles.py.
+"""RemoteBrowser options: checked at the call (``bu_cdp.options``), and a profile chosen by
+name, looked up on a real local server (one match among several search hits, several, none,
+created, an id passed through). Option checks need no server at all.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from types import SimpleNamespace
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from playwright.sync_api import Playwright, sync_playwright
 
 from bu_cdp import AsyncRemoteBrowser, BrowserUse, RemoteBrowser, async_remote_browser
 from bu_cdp import remote_browser as remote_browser_cm
-from bu_cdp.errors import PaymentRequiredError, ProfileLookupError
+from bu_cdp._effects import run_sync
+from bu_cdp.errors import NotFoundError, PaymentRequiredError, ProfileLookupError
+from bu_cdp.models import BrowserCreate, CustomProxy
+from bu_cdp.options import minutes_from_text, plan_browser, screen_from_text
+from bu_cdp.remote import create_fields
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.thread import ServerThread
 
-KEY = "sk-test-key-for-options"
 WORK_ID = "0b8e4c2a-1f5d-4a47-9a51-6f2d1c3b9e01"
 
 
@@ -56,105 +58,18 @@ def test_bad_option_values_are_named_at_the_call(
         RemoteBrowser(**options)
 
 
-class ProfilesApi:
-    """Plays a profiles API and records what RemoteBrowser asked for.
-
-    The create of the browser is answered 402, so the test ends before any connect: what it
-    checks is the request that would have created the browser.
-    """
-
-    def __init__(self, profiles: list[dict[str, str]]) -> None:
-        self.profiles = profiles
-        self.requests: list[tuple[str, str]] = []
-        self.browser_body: dict[str, Any] | None = None
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path.removeprefix("/api/v3")
-        self.requests.append((request.method, path))
-        if request.method == "GET" and path == "/profiles":
-            query = request.url.params.get("query", "")
-            # Like a real search: a substring match, so exact matching is the client's job.
-            return httpx.Response(200, json=[p for p in self.profiles if query in p["name"]])
-        if request.method == "POST" and path == "/profiles":
-            made = {"id": "new-profile-id", "name": json.loads(request.content)["name"]}
-            self.profiles.append(made)
-            return httpx.Response(200, json=made)
-        if request.method == "POST" and path == "/browsers":
-            self.browser_body = json.loads(request.content)
-            return httpx.Response(402, json={"detail": "no credit (mock)"})
-        return httpx.Response(404, json={"detail": "not in this mock"})
-
-
-def _open(api: ProfilesApi, **options: Any) -> None:
-    client = BrowserUse(
-        api_key=KEY, base_url="https://api.test/api/v3", transport=httpx.MockTransport(api)
-    )
-    playwright: Any = SimpleNamespace(chromium=None)  # never reached: the create answers 402
-    with client, RemoteBrowser(client=client, playwright=playwright, **options):
-        pass
-
-
-def test_a_profile_name_is_matched_exactly_and_its_id_sent() -> None:
-    api = ProfilesApi([{"id": "p-work", "name": "work"}, {"id": "p-work2", "name": "work-2"}])
-    with pytest.raises(PaymentRequiredError):
-        _open(api, profile="work")
-    assert ("GET", "/profiles") in api.requests
-    assert api.browser_body == {"profile_id": "p-work"}
-
-
-def test_a_profile_id_is_used_as_it_is() -> None:
-    api = ProfilesApi([])
-    with pytest.raises(PaymentRequiredError):
-        _open(api, profile=WORK_ID)
-    assert api.browser_body == {"profile_id": WORK_ID}
-    assert ("GET", "/profiles") not in api.requests
-
-    api = ProfilesApi([])
-    with pytest.raises(PaymentRequiredError):
-        _open(api, profile_id="any-id-at-all")
-    assert api.browser_body == {"profile_id": "any-id-at-all"}
-
-
-def test_a_missing_profile_name_is_a_clear_error_and_creates_nothing() -> None:
-    api = ProfilesApi([{"id": "p-1", "name": "work-2"}])
-    with pytest.raises(ProfileLookupError, match=r"no profile named 'work'.*create_profile=True"):
-        _open(api, profile="work")
-    assert api.browser_body is None  # no browser was created for nothing
-
-
-def test_an_ambiguous_profile_name_is_a_clear_error() -> None:
-    api = ProfilesApi([{"id": "p-1", "name": "work"}, {"id": "p-2", "name": "work"}])
-    with pytest.raises(ProfileLookupError, match=r"2 profiles are named 'work' \(p-1, p-2\)"):
-        _open(api, profile="work")
-    assert api.browser_body is None
-
-
-def test_create_profile_creates_a_missing_one_then_uses_it() -> None:
-    api = ProfilesApi([])
-    with pytest.raises(PaymentRequiredError):
-        _open(api, profile="work", create_profile=True)
-    assert ("POST", "/profiles") in api.requests
-    assert api.browser_body == {"profile_id": "new-profile-id"}
-
-    # The second time the name is found, not created again.
-    api.requests.clear()
-    with pytest.raises(PaymentRequiredError):
-        _open(api, profile="work", create_profile=True)
-    assert ("POST", "/profiles") not in api.requests
-
-
 def test_every_option_reaches_the_create_in_the_spec_names() -> None:
-    api = ProfilesApi([])
-    with pytest.raises(PaymentRequiredError):
-        _open(
-            api,
-            proxy_country_code="de",
-            custom_proxy={"host": "proxy.local", "port": 3128},
-            screen=(1024, 768),
-            timeout=5,
-            enable_recording=True,
-        )
-    assert api.browser_body == {
+    plan = plan_browser(
+        "RemoteBrowser",
+        {
+            "proxy_country_code": "de",
+            "custom_proxy": {"host": "proxy.local", "port": 3128},
+            "screen": (1024, 768),
+            "timeout": 5,
+            "enable_recording": True,
+        },
+    )
+    assert BrowserCreate.model_validate(plan.fields).to_body() == {
         "proxy_country_code": "de",
         "custom_proxy": {"host": "proxy.local", "port": 3128},
         "browserScreenWidth": 1024,
@@ -162,3 +77,131 @@ def test_every_option_reaches_the_create_in_the_spec_names() -> None:
         "timeout": 5,
         "enable_recording": True,
     }
+
+
+def test_a_proxy_password_never_shows_in_a_repr() -> None:
+    proxy = {"host": "proxy.local", "port": 3128, "username": "u", "password": "hunter2-secret"}
+    plan = plan_browser("RemoteBrowser", {"custom_proxy": proxy})
+    shown = [
+        repr(plan),
+        str(plan),
+        repr(plan.fields["custom_proxy"]),
+        str(plan.fields["custom_proxy"]),
+        repr(CustomProxy(**proxy)),
+        repr(BrowserCreate(custom_proxy=proxy)),
+        repr(BrowserCreate(custom_proxy={**proxy, "extra": "x"})),  # kept as a plain dict
+    ]
+    assert not [text for text in shown if "hunter2-secret" in text]
+    assert "proxy.local" in repr(plan)  # the rest is still shown
+    assert CustomProxy(**proxy).to_body()["password"] == "hunter2-secret"  # and still sent
+
+
+@pytest.mark.parametrize(("text", "value"), [("1280x720", (1280, 720)), (" 800X600 ", (800, 600))])
+def test_a_screen_from_text(text: str, value: tuple[int, int]) -> None:
+    assert screen_from_text(text) == value
+
+
+@pytest.mark.parametrize("text", ["0x600", "-5x600", "800x", "800", "big", "800x600x2", ""])
+def test_a_bad_screen_from_text_is_named(text: str) -> None:
+    with pytest.raises(ValueError, match=r"expected WIDTHxHEIGHT in pixels.*1280x720"):
+        screen_from_text(text)
+
+
+def test_minutes_from_text() -> None:
+    assert minutes_from_text("15") == 15
+    for bad in ("0", "241", "-1", "1.5", "soon"):
+        with pytest.raises(ValueError, match="expected whole minutes from 1 to 240"):
+            minutes_from_text(bad)
+
+
+def test_the_old_import_of_the_checker_still_works() -> None:
+    from bu_cdp.remote import _plan
+
+    assert _plan is plan_browser
+
+
+# -- a profile chosen by name, against a real server --------------------------------------
+
+
+def _api(server: ServerThread) -> dict[str, str]:
+    return {"base_url": server.base_url, "api_key": server.config.api_key}
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright driver for this module's blocks (each would otherwise start its own)."""
+    with sync_playwright() as pw:
+        yield pw
+
+
+def _open(playwright: Playwright, **options: Any) -> None:
+    with RemoteBrowser(playwright=playwright, **options):
+        pass
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """A server with a data folder of its own, so the profiles are only this module's (each
+    test uses names of its own)."""
+    data = tmp_path_factory.mktemp("profiles")
+    config = ServerConfig(api_key=secrets.token_urlsafe(16), port=0, data_dir=data)
+    with ServerThread(config) as running:
+        yield running
+
+
+def test_a_profile_name_is_matched_exactly_among_the_search_hits(
+    own_server: ServerThread,
+) -> None:
+    """What RemoteBrowser sends to create the browser (``create_fields``), on a real server.
+    (A browser made with a profile chosen by name: test_remote_profiles.py.)"""
+    server = own_server
+    with BrowserUse(**_api(server)) as client:
+        work = client.profiles.create("work")
+        client.profiles.create("work-2")  # the search for "work" finds this one too
+        plan = plan_browser("RemoteBrowser", {"profile": "work", "timeout": 5})
+        assert run_sync(create_fields(client, plan)) == {"profile_id": work.id, "timeout": 5}
+
+
+def test_an_id_is_sent_as_it_is_never_looked_up(
+    own_server: ServerThread, playwright: Playwright
+) -> None:
+    server = own_server
+    # The server answers that no such profile exists: so it was sent as profile_id (a name
+    # would have been looked up, and the error would be ProfileLookupError).
+    with pytest.raises(NotFoundError, match=rf"Profile '{WORK_ID}' not found \(profile_id\)"):
+        _open(playwright, profile=WORK_ID, **_api(server))
+    with pytest.raises(NotFoundError, match=r"Profile 'any-id-at-all' not found"):
+        _open(playwright, profile_id="any-id-at-all", **_api(server))
+    assert server.manager.active() == []
+
+
+def test_a_missing_or_ambiguous_name_is_a_clear_error_and_creates_nothing(
+    own_server: ServerThread,
+    playwright: Playwright,
+) -> None:
+    server = own_server
+    with BrowserUse(**_api(server)) as client:
+        client.profiles.create("office-2")
+        with pytest.raises(
+            ProfileLookupError, match=r"no profile named 'office'.*create_profile=True"
+        ):
+            _open(playwright, profile="office", **_api(server))
+        one, two = client.profiles.create("home"), client.profiles.create("home")
+        with pytest.raises(
+            ProfileLookupError, match=rf"2 profiles are named 'home' \({one.id}, {two.id}\)"
+        ):
+            _open(playwright, profile="home", **_api(server))
+        assert client.billing.usage().model_extra["browsers"] == 0  # no browser for nothing
+
+
+def test_create_profile_creates_a_missing_one_once(
+    make_server: Callable[..., ServerThread], playwright: Playwright, tmp_path: Path
+) -> None:
+    # No credit: each create of a browser is refused (402) after the profile was looked up,
+    # so this needs no browser. What it checks is the profile made, and made once.
+    server = make_server(credit=0.0, data_dir=tmp_path)
+    with BrowserUse(**_api(server)) as client:
+        for _ in range(2):
+            with pytest.raises(PaymentRequiredError):
+                _open(playwright, profile="fresh", create_profile=True, **_api(server))
+            assert [p.name for p in client.profiles.list(query="fresh")] == ["fresh"]

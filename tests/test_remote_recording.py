@@ -1,9 +1,12 @@
-"""After the stop, a recording browser's handle waits (bounded, with backoff) for its recording URL.
+"""After the stop, a recording browser's handle has its recording URL, waiting for it if needed.
 
-Played through an httpx MockTransport: the local server does not record on this branch (its
-recording is being built elsewhere), and a recording URL that appears only some polls after the
-stop is what a hosted API does and no local part produces on demand. So this drives the one
-closing procedure (``_BrowserLife.close``) directly, with nothing connected.
+The first test is the real thing: real Chromium, the real local server, a video to download.
+
+The others play a hosted API through an httpx MockTransport, for what no local part produces
+on demand: a recording URL that appears only some polls after the stop (the local server
+finishes its video before it answers the stop, so the handle never needs to poll it), one
+that never appears (the bounded wait and its warning), and the hosted camelCase
+``recordingUrl``. They drive the one closing procedure (``_BrowserLife.close``) directly.
 """
 
 from __future__ import annotations
@@ -14,14 +17,32 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bu_cdp import AsyncBrowserUse, BrowserUse
+from bu_cdp import AsyncBrowserUse, BrowserUse, RemoteBrowser
 from bu_cdp._effects import run_async, run_sync
 from bu_cdp.models import Browser
-from bu_cdp.remote import _BrowserLife, _plan
+from bu_cdp.options import plan_browser
+from bu_cdp.remote import _BrowserLife
+from tests.support.pages import PageServer
 
 KEY = "sk-test-key-for-recordings"
 BASE = "https://api.test/api/v3"
 RECORDING = "https://recordings.test/b1.mp4"
+
+
+def test_a_recording_browser_leaves_a_video_to_download(
+    api: dict[str, str], pages: PageServer
+) -> None:
+    with RemoteBrowser(enable_recording=True, screen=(640, 480), **api) as rb:
+        assert rb.recording_url is None  # not before the stop
+        rb.page.goto(pages.url + "/about")
+        rb.page.wait_for_timeout(500)  # a few frames of the page
+    assert rb.status == "stopped"
+    assert rb.recording_url is not None
+    video = httpx.get(rb.recording_url, timeout=30)
+    assert video.status_code == 200
+    assert video.headers["content-type"] == "video/webm"
+    assert video.content.startswith(b"\x1a\x45\xdf\xa3")  # an EBML (Matroska/WebM) file
+    assert len(video.content) > 1000
 
 
 class RecordingApi:
@@ -45,7 +66,7 @@ class RecordingApi:
 
 def _life(recording_timeout: float) -> _BrowserLife:
     life = _BrowserLife(
-        _plan("test", {"enable_recording": True, "recording_timeout": recording_timeout})
+        plan_browser("test", {"enable_recording": True, "recording_timeout": recording_timeout})
     )
     life.record = Browser(id="b1", status="active")
     life.owns = life.created = True

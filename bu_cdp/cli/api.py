@@ -7,48 +7,68 @@ Each command is a thin function over ``BrowserUse``: parse, call, print. The API
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from bu_cdp._effects import run_sync
 from bu_cdp.cli.output import Output, Progress, ProgressReader
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.ledger import ledger_path, stop_leaked
+from bu_cdp.options import BrowserPlan, minutes_from_text, plan_browser, screen_from_text
+from bu_cdp.remote import create_fields
+from bu_cdp.settings import API_KEY_ENV, configured_target
 
 BROWSER_FIELDS = ("id", "status", "cdp_url", "live_url", "recording_url", "reason")
 
 
-def screen_size(text: str) -> tuple[int, int]:
-    """``1280x720`` as (width, height)."""
+def _screen(text: str) -> tuple[int, int]:
     try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected WIDTHxHEIGHT, like 1280x720, not {text!r}"
-        ) from None
-    return width, height
+        return screen_from_text(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _minutes(text: str) -> int:
+    try:
+        return minutes_from_text(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def client_for(args: argparse.Namespace) -> BrowserUse:
     return BrowserUse(base_url=args.base_url)
 
 
-def browser_fields(args: argparse.Namespace, client: BrowserUse) -> dict[str, Any]:
-    """The create fields of the browser options shared by ``browsers create`` and ``open``."""
-    from bu_cdp._effects import run_sync
-    from bu_cdp.remote import profile_id_for
+def usage_error(args: argparse.Namespace, message: str) -> NoReturn:
+    """Exit with status 2 and the command's usage, as argparse does for its own checks."""
+    args.usage_error(message)
+    raise AssertionError("unreachable: parser.error exits")
 
-    fields: dict[str, Any] = {
-        "timeout": args.timeout,
-        "proxy_country_code": args.proxy_country,
-        "enable_recording": True if args.recording else None,
-    }
-    if args.screen:
-        fields["browserScreenWidth"], fields["browserScreenHeight"] = args.screen
-    if args.profile:
-        fields["profile_id"] = run_sync(profile_id_for(client, args.profile, args.create_profile))
-    return {key: value for key, value in fields.items() if value is not None}
+
+def browser_plan(args: argparse.Namespace) -> BrowserPlan:
+    """The browser options shared by ``browsers create`` and ``open``, checked as
+    ``RemoteBrowser`` checks them (``bu_cdp.options``); a mistake is a usage error."""
+    try:
+        return plan_browser(
+            "bu-cdp",
+            {
+                "profile": args.profile,
+                "create_profile": args.create_profile,
+                "screen": args.screen,
+                "timeout": args.timeout,
+                "proxy_country_code": args.proxy_country,
+                "enable_recording": args.recording,
+            },
+        )
+    except (TypeError, ValueError) as exc:
+        usage_error(args, str(exc).removeprefix("bu-cdp(): "))
+
+
+def browser_fields(client: BrowserUse, plan: BrowserPlan) -> dict[str, Any]:
+    """The create request's fields for ``plan``, a profile name looked up on ``client``."""
+    return run_sync(create_fields(client, plan))
 
 
 def add_browser_options(parser: argparse.ArgumentParser) -> None:
@@ -56,8 +76,10 @@ def add_browser_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--create-profile", action="store_true", help="create the --profile name if missing"
     )
-    parser.add_argument("--screen", type=screen_size, metavar="WxH", help="for example 1280x720")
-    parser.add_argument("--timeout", type=int, metavar="MIN", help="server-side lifetime, minutes")
+    parser.add_argument("--screen", type=_screen, metavar="WxH", help="for example 1280x720")
+    parser.add_argument(
+        "--timeout", type=_minutes, metavar="MIN", help="server-side lifetime, 1 to 240 minutes"
+    )
     parser.add_argument("--proxy-country", metavar="CODE", help="proxy country code, e.g. us")
     parser.add_argument("--recording", action="store_true", help="record the browser's screen")
 
@@ -66,6 +88,7 @@ def add_browser_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _browsers_create(args: argparse.Namespace, out: Output) -> int:
+    plan = browser_plan(args)
     with client_for(args) as client:
         if client.target.embedded:
             raise ConfigurationError(
@@ -73,7 +96,7 @@ def _browsers_create(args: argparse.Namespace, out: Output) -> int:
                 "would stop when the command ends: use `bu-cdp open`, or run `bu-cdp serve` and "
                 "set BU_CDP_BASE_URL and BROWSER_USE_API_KEY"
             )
-        out.record(client.browsers.create(**browser_fields(args, client)), BROWSER_FIELDS)
+        out.record(client.browsers.create(**browser_fields(client, plan)), BROWSER_FIELDS)
     return 0
 
 
@@ -85,43 +108,54 @@ def _browsers_get(args: argparse.Namespace, out: Output) -> int:
 
 def _browsers_stop(args: argparse.Namespace, out: Output) -> int:
     if args.leaked:
+        if args.id:
+            usage_error(args, "give a browser ID or --leaked, not both")
         return _stop_leaked(args, out)
     if not args.id:
-        raise SystemExit("bu-cdp browsers stop: give a browser ID, or --leaked")
+        usage_error(args, "give a browser ID, or --leaked")
+    if args.include_kept or args.dry_run or args.all_servers:
+        usage_error(args, "--include-kept, --dry-run and --all-servers go with --leaked")
     with client_for(args) as client:
         out.record(client.browsers.stop(args.id), BROWSER_FIELDS)
     return 0
 
 
 def _stop_leaked(args: argparse.Namespace, out: Output) -> int:
-    from bu_cdp.ledger import ledger_path, stop_leaked
-    from bu_cdp.settings import API_KEY_ENV
-
     where = ledger_path()
     if where is None:
         out.message("the browser ledger is off (BU_CDP_LEDGER=off): nothing to look at")
         return 0
-    api_key = os.environ.get(API_KEY_ENV)
+    # The configured server only (no embedded one is started for this), with its key.
+    target = configured_target(base_url=args.base_url)
     outcomes = stop_leaked(
-        api_key=api_key,
-        base_url=args.base_url,
+        base_url=target.base_url if target else None,
+        api_key=target.api_key if target else None,
+        all_servers=args.all_servers,
         include_kept=args.include_kept,
         dry_run=args.dry_run,
     )
     stopped = sum(o.action in ("stopped", "would stop") for o in outcomes)
+    elsewhere = sum(o.action == "another server" for o in outcomes)
     verb = "would stop" if args.dry_run else "stopped"
     rows = [
         {"action": o.action, "id": o.entry.id, "base_url": o.entry.base_url, "detail": o.detail}
         for o in outcomes
     ]
     if out.as_json:
-        out.message("", browsers=rows, ledger=str(where))
+        out.message(
+            "", browsers=rows, ledger=str(where), server=target.base_url if target else None
+        )
     else:
         for row in rows:
-            print(f"{row['action']:<12} {row['id']}  {row['base_url']}  ({row['detail']})")
+            print(f"{row['action']:<14} {row['id']}  {row['base_url']}  ({row['detail']})")
         print(f"bu-cdp: {verb} {stopped} leaked browser(s); ledger: {where}")
+        if elsewhere:
+            print(
+                f"bu-cdp: {elsewhere} browser(s) of other servers left alone "
+                "(--base-url URL for one of them, or --all-servers)"
+            )
     if any(o.failed for o in outcomes):
-        if not api_key:
+        if target is None or not target.api_key:
             print(f"bu-cdp: no API key: set ${API_KEY_ENV}", file=sys.stderr)
         return 1
     return 0
@@ -275,7 +309,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         parser: argparse.ArgumentParser = sub.add_parser(name, help=help, parents=[common])
         for arg in args:
             parser.add_argument(arg)
-        parser.set_defaults(run=run)
+        parser.set_defaults(run=run, usage_error=parser.error)
         return parser
 
     browsers = group("browsers", "create, look at and stop browsers")
@@ -295,6 +329,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     stop.add_argument(
         "--dry-run", action="store_true", help="with --leaked: only say what would stop"
+    )
+    stop.add_argument(
+        "--all-servers",
+        action="store_true",
+        help="with --leaked: also the ledger's other servers, not only the configured one "
+        "(the key is sent to them only over https or on this machine)",
     )
 
     profiles = group("profiles", "browser profiles (cookies and storage kept between browsers)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import platform
 import subprocess
 import tempfile
@@ -18,12 +17,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bu_cdp import __version__
 from bu_cdp.cli.output import Output
-from bu_cdp.errors import ConfigurationError
-from bu_cdp.settings import API_KEY_ENV, API_KEY_HEADER, BASE_URL_ENV, HOSTED_BASE_URL
+from bu_cdp.client import BrowserUse
+from bu_cdp.errors import APIConnectionError, APIError, AuthenticationError, ConfigurationError
+from bu_cdp.settings import API_KEY_ENV, BASE_URL_ENV, configured_target
 
 
 @dataclass
@@ -71,9 +69,10 @@ def _chromium_starts(path: str) -> Check:
         async def start_and_stop() -> float:
             started = time.monotonic()
             process = await launch(plan, timeout=30)
-            elapsed = time.monotonic() - started
-            await process.kill()
-            return elapsed
+            try:
+                return time.monotonic() - started
+            finally:
+                await process.kill()
 
         try:
             elapsed = asyncio.run(start_and_stop())
@@ -84,27 +83,26 @@ def _chromium_starts(path: str) -> Check:
 
 
 def _api(base_url: str | None) -> Check:
-    api_key = os.environ.get(API_KEY_ENV)
-    base_url = base_url or os.environ.get(BASE_URL_ENV)
-    if not api_key and not base_url:
+    target = configured_target(base_url=base_url)
+    if target is None:
         return Check(
             "api",
             True,
             f"no {API_KEY_ENV} or {BASE_URL_ENV}: browsers come from the embedded local server",
         )
-    url = (base_url or HOSTED_BASE_URL).rstrip("/")
-    headers = {API_KEY_HEADER: api_key} if api_key else {}
+    url = target.base_url
     try:
-        answer = httpx.get(f"{url}/billing/balance", headers=headers, timeout=15)
-    except httpx.HTTPError as exc:
-        fix = f"check {BASE_URL_ENV} and the network (a proxy? HTTPS_PROXY is honoured)"
-        return Check("api", False, f"cannot reach {url}: {exc!r}", fix)
-    if answer.status_code in (401, 403):
-        what = "was refused" if api_key else "is needed"
-        return Check("api", False, f"{url} answers {answer.status_code}: the key {what}",
+        with BrowserUse(base_url=url, api_key=target.api_key, timeout=15, max_retries=0) as client:
+            client.billing.balance()
+    except AuthenticationError as exc:
+        what = "was refused" if target.api_key else "is needed"
+        return Check("api", False, f"{url} answers {exc.status_code}: the key {what}",
                      f"set {API_KEY_ENV} to a valid key")  # fmt: skip
-    if answer.is_error:
-        return Check("api", False, f"{url} answers {answer.status_code}", "check the server")
+    except APIConnectionError as exc:
+        fix = f"check {BASE_URL_ENV} and the network (a proxy? HTTPS_PROXY is honoured)"
+        return Check("api", False, f"cannot reach {url}: {exc}", fix)
+    except APIError as exc:
+        return Check("api", False, f"{url} answers {exc}", "check the server")
     return Check("api", True, f"{url} reachable, key accepted")
 
 

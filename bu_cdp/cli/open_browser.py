@@ -1,62 +1,72 @@
 """``bu-cdp open``: a browser to connect anything to, until Ctrl-C.
 
 Prints the browser's ``cdp_url`` (for Playwright, Puppeteer or any CDP client) and its live
-view, keeps it until Ctrl-C or SIGTERM, then stops it. With no API configured the browser
-comes from the embedded server, which lives exactly as long as this command.
+view, keeps it until Ctrl-C, SIGTERM or SIGHUP, then stops it. With no API configured the
+browser comes from the embedded server, which lives exactly as long as this command.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from bu_cdp.cli.api import BROWSER_FIELDS, add_browser_options, browser_fields, client_for
+from bu_cdp import _exits, ledger
+from bu_cdp.cli.api import (
+    BROWSER_FIELDS,
+    add_browser_options,
+    browser_fields,
+    browser_plan,
+    client_for,
+)
 from bu_cdp.cli.output import Output
+from bu_cdp.models import Browser
 
 POLL_SECONDS = 2.0
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a `kill`, a CI cancel) ends the wait like Ctrl-C, so the browser is stopped."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _open(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client, _sigterm_as_interrupt():
-        browser = client.browsers.create(**browser_fields(args, client))
+    plan = browser_plan(args)
+    # SIGTERM (a `kill`, a CI cancel) and SIGHUP (the terminal closed) end the wait like
+    # Ctrl-C, so the browser is stopped.
+    with client_for(args) as client, _exits.sigterm_interrupts(hangup=True):
+        browser = client.browsers.create(**browser_fields(client, plan))
         browser_id = str(browser.id)
+        where = client.target
+        # Like a RemoteBrowser's: stopped at interpreter exit if this goes wrong, and written
+        # down, so `bu-cdp browsers stop --leaked` finds it if this process is killed.
+        _exits.track(where.base_url, where.api_key, browser_id)
+        ledger.record_created(browser_id, where.base_url, embedded=where.embedded)
+        ended: Browser | None = None
         try:
-            out.record(browser, BROWSER_FIELDS)
+            out.record(browser, BROWSER_FIELDS)  # the one answer on stdout (one JSON document)
+            sys.stdout.flush()
             print("Connect with Playwright: chromium.connect_over_cdp(cdp_url)", file=sys.stderr)
             print("Waiting; press Ctrl-C to stop the browser.", file=sys.stderr, flush=True)
             while True:
                 time.sleep(POLL_SECONDS)
                 browser = client.browsers.get(browser_id)
                 if browser.status != "active":  # timed out, crashed, stopped elsewhere
-                    out.record(browser, ("id", "status", "reason"))
-                    return 1
+                    ended = browser
+                    break
         except KeyboardInterrupt:
             pass
         finally:
-            if browser.status == "active":
-                browser = client.browsers.stop(browser_id)
-                print(f"stopped browser {browser_id}", file=sys.stderr)
-                if browser.recording_url:
-                    print(f"recording: {browser.recording_url}", file=sys.stderr)
+            # A second Ctrl-C or SIGTERM must not cut the stop short.
+            with _exits.signals_ignored():
+                if browser.status == "active":
+                    browser = client.browsers.stop(browser_id)
+                    print(f"stopped browser {browser_id}", file=sys.stderr)
+                    if browser.recording_url:
+                        print(f"recording: {browser.recording_url}", file=sys.stderr)
+                _exits.untrack(where.base_url, browser_id)
+                ledger.record_stopped(browser_id, where.base_url)
+    if ended is not None:
+        why = (ended.model_extra or {}).get("reason")
+        said = f" ({why})" if why else ""
+        print(f"browser {browser_id} ended by itself: {ended.status}{said}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -69,4 +79,4 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_browser_options(parser)
-    parser.set_defaults(run=_open)
+    parser.set_defaults(run=_open, usage_error=parser.error)

@@ -68,7 +68,10 @@ class Output:
 
 
 class Progress:
-    """A one-line progress display on stderr, redrawn in place when stderr is a terminal."""
+    """A one-line progress display on stderr, redrawn in place when stderr is a terminal:
+    at each whole percent of ``total``, or, with no total known, each ``STEP_BYTES`` more."""
+
+    STEP_BYTES = 256 * 1024
 
     def __init__(self, label: str, total: int | None, stream: IO[str] | None = None) -> None:
         self.label = label
@@ -80,12 +83,12 @@ class Progress:
     def update(self, done: int) -> None:
         if not self.live:
             return
-        percent = int(100 * done / self.total) if self.total else -1
-        if percent == self._shown:
+        mark = int(100 * done / self.total) if self.total else done // self.STEP_BYTES
+        if mark == self._shown:
             return
-        self._shown = percent
+        self._shown = mark
         amount = f"{_size(done)}" + (f" of {_size(self.total)}" if self.total else "")
-        shown = f" {percent:3d}%" if percent >= 0 else ""
+        shown = f" {mark:3d}%" if self.total else ""
         self.stream.write(f"\r{self.label}{shown}  {amount}  ")
         self.stream.flush()
 

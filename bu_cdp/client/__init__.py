@@ -10,10 +10,11 @@ import httpx
 from bu_cdp import __version__
 from bu_cdp.client._flow import RetryPolicy
 from bu_cdp.client._io import AsyncIO, SyncIO
-from bu_cdp.client._resources import Billing, Browsers, Profiles, Sessions, Workspaces
+from bu_cdp.client._resources import CREATE_TIMEOUT, Billing, Browsers, Profiles, Workspaces
+from bu_cdp.client._sessions import Sessions
 from bu_cdp.settings import API_KEY_HEADER, Target, resolve_target
 
-__all__ = ["AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
+__all__ = ["CREATE_TIMEOUT", "DEFAULT_TIMEOUT", "AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -43,7 +44,11 @@ class BrowserUse(_ClientFace):
 
     ``api_key`` falls back to ``BROWSER_USE_API_KEY``, ``base_url`` to ``BU_CDP_BASE_URL`` and
     then to the hosted API; with neither key nor URL anywhere, the embedded local server is used.
-    ``timeout`` (seconds) applies to every request; each method takes ``request_timeout=`` too.
+    ``timeout`` (seconds) applies to each attempt of every request, except that creates
+    (browsers, sessions) wait at least ``CREATE_TIMEOUT`` (120 s) for their answer: a server
+    may queue a create and then launch a browser, and a create given up on may still make a
+    browser. Each method takes ``request_timeout=`` too: seconds for that call, retries
+    included.
     """
 
     def __init__(

@@ -8,6 +8,7 @@ line of logic: request shapes, retries, error mapping, polling and paging.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import itertools
 import random
@@ -46,7 +47,12 @@ class ApiRequest:
     params: Mapping[str, Any] | None = None
     json: Any = None
     upload: Upload | None = None
-    timeout: float | None = None  # None: the client's timeout
+    # Seconds for the whole call, retries included (``request_timeout=``); None: the client's
+    # timeout, for each attempt.
+    timeout: float | None = None
+    # Without a ``timeout``: wait at least this long for the answer, whatever the client's
+    # timeout (a create may queue for a free slot, then launch a browser).
+    at_least: float | None = None
     download_to: Path | None = None  # stream a successful body into this file
     # Told the bytes of the download so far, after each chunk (for progress displays).
     on_progress: Callable[[int], None] | None = None
@@ -64,13 +70,23 @@ class ApiRequest:
             up.stream.seek(up.start)
             files = {up.field_name: (up.filename, up.stream, up.content_type)}
         params = {k: v for k, v in (self.params or {}).items() if v is not None}
-        timeout: Any = httpx.USE_CLIENT_DEFAULT if self.timeout is None else self.timeout
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if self.timeout is not None:
+            timeout = self.timeout
+        elif self.at_least is not None:
+            timeout = _at_least(http.timeout, self.at_least)
         return http.build_request(
             self.method, self.path, params=params, json=self.json, files=files, timeout=timeout
         )
 
     def describe(self) -> str:
         return f"{self.method} {self.path}"
+
+
+def _at_least(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """``timeout`` with its read timeout raised to ``seconds`` (None, no limit, stays)."""
+    read = None if timeout.read is None else max(timeout.read, seconds)
+    return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
 # What sending gets back: the answer, or the transport error that stood in its way.
@@ -141,13 +157,24 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def send(sender: Sender, request: ApiRequest) -> Flow[httpx.Response]:
-    """Send ``request`` with retries; return a 2xx answer or raise the matching error."""
+    """Send ``request`` with retries; return a 2xx answer or raise the matching error.
+
+    A request with a ``timeout`` gets that long in all: a retry that would start after it is
+    not made, and each retry gets only what is left.
+    """
     outcome: Outcome | None = None
+    deadline = None if request.timeout is None else time.monotonic() + request.timeout
+    attempt_request = request
     for attempt in itertools.count():
-        outcome = yield Call(sender, "send", (request,))
+        outcome = yield Call(sender, "send", (attempt_request,))
         wait = sender.retry.delay(request.retry_method, attempt, outcome)
         if wait is None:
             break
+        if deadline is not None:
+            left = deadline - time.monotonic() - wait
+            if left <= 0:
+                break
+            attempt_request = dataclasses.replace(request, timeout=left)
         yield Pause(wait)
     if isinstance(outcome, httpx.TransportError):
         raise transport_error(request, outcome)
