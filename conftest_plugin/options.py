@@ -19,19 +19,7 @@ import pytest
 
 from bu_cdp.remote import _plan as check_browser_options
 
-SCOPES = ("function", "module", "session")
-SCREENSHOT_MODES = ("on", "off", "only-on-failure")
-TRACING_MODES = ("on", "off", "retain-on-failure")
 WHERE_FROM = frozenset({"base_url", "api_key", "client"})  # options naming their own server
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}")
-        return raw
-
-    return parse
 
 
 def _screen(raw: str) -> tuple[int, int]:
@@ -58,9 +46,10 @@ def _switch(raw: str) -> bool:
 class Option:
     name: str
     help: str
-    metavar: str
+    metavar: str = ""  # default: the choices
     parse: Callable[[str], Any] = str
     default: Any = None
+    choices: tuple[str, ...] = ()
     browser_option: str | None = None  # the RemoteBrowser option it sets for every browser
 
     @property
@@ -89,12 +78,13 @@ OPTIONS = (
     Option("recording", "record each browser session (on/off)", "on|off", _switch,
            browser_option="enable_recording"),
     Option("scope", "function: a browser per test; module/session: one browser reused "
-           "with a fresh context per test", "|".join(SCOPES), _choice(*SCOPES), "function"),
+           "with a fresh context per test", default="function",
+           choices=("function", "module", "session")),
     Option("output", "folder for screenshots and traces", "DIR", Path, Path("test-results")),
-    Option("screenshot", "when to save a screenshot", "|".join(SCREENSHOT_MODES),
-           _choice(*SCREENSHOT_MODES), "only-on-failure"),
-    Option("tracing", "when to save a Playwright trace", "|".join(TRACING_MODES),
-           _choice(*TRACING_MODES), "off"),
+    Option("screenshot", "when to save a screenshot", default="only-on-failure",
+           choices=("on", "off", "only-on-failure")),
+    Option("tracing", "when to save a Playwright trace", default="off",
+           choices=("on", "off", "retain-on-failure")),
 )  # fmt: skip
 
 
@@ -113,7 +103,8 @@ class Settings:
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("bu-cdp", "remote browsers (bu-cdp)")
     for option in OPTIONS:
-        group.addoption(option.flag, default=None, metavar=option.metavar, help=option.help)
+        metavar = option.metavar or "|".join(option.choices)
+        group.addoption(option.flag, default=None, metavar=metavar, help=option.help)
         parser.addini(option.ini, f"{option.help} (env {option.env})", default=None)
 
 
@@ -130,6 +121,8 @@ def read_settings(config: pytest.Config) -> Settings:
         source, raw = next(((s, v) for s, v in found if v), ("", None))
         try:
             value = option.parse(raw.strip()) if raw else option.default
+            if option.choices and value not in option.choices:
+                raise ValueError(f"expected one of {', '.join(option.choices)}")
             if option.browser_option is None:
                 values[option.name] = value
             elif value is not None:
