@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -92,6 +93,32 @@ def block_left() -> None:
             # If the program set its own handler meanwhile, it stays.
             if signal.getsignal(signal.SIGTERM) is _on_sigterm:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def unwind_on_sigterm() -> Callable[[], None] | None:
+    """Make SIGTERM unwind the main thread for a whole run (a test session), not one block.
+
+    Installed only over the default action, as ``block_entered`` does. Returns the undo, which
+    puts the default back unless somebody replaced the handler meanwhile; ``None`` if nothing
+    was installed. Blocks inside the run then leave the handler alone (it is not the default).
+    """
+    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main interpreter
+        return None
+
+    def undo() -> None:
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return undo
+
+
+def unwinds_on_sigterm() -> bool:
+    """Whether SIGTERM now raises ``Terminated`` through bu-cdp's handler."""
+    return signal.getsignal(signal.SIGTERM) is _on_sigterm
 
 
 # -- interpreter exit ----------------------------------------------------------------------

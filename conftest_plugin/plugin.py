@@ -48,12 +48,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # SIGTERM (what a CI cancel sends) then unwinds the run like Ctrl-C, so fixtures stop their
-    # browsers: only over the default action; the default is back when pytest ends.
-    _exits.block_entered()
-    config.add_cleanup(_exits.block_left)
     config.stash[SETTINGS] = read_settings(config)
     config.addinivalue_line("markers", MARKER_HELP)
+    # SIGTERM (what a CI cancel sends) unwinds the run like Ctrl-C, so fixtures stop their
+    # browsers: only over the default action, and the default is back when pytest ends.
+    undo = _exits.unwind_on_sigterm()
+    if undo is not None:
+        config.add_cleanup(undo)
 
 
 def pytest_keyboard_interrupt() -> None:

@@ -1,5 +1,5 @@
 """The plugin's options and its marker (where each value comes from, clear errors), the
-names of artifact folders, and what a test's handle shows.
+names of artifact folders, what a test's handle shows, and the SIGTERM handler's manners.
 
 These read a pytest configuration in-process (no browser is started); the end-to-end runs in
 test_plugin.py show the values reach the browsers.
@@ -7,12 +7,14 @@ test_plugin.py show the values reach the browsers.
 
 from __future__ import annotations
 
+import signal
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bu_cdp import _exits
 from bu_cdp.remote import RemoteBrowser
 from conftest_plugin.artifacts import folder_for
 from conftest_plugin.browsers import BrowserHandle
@@ -232,3 +234,27 @@ def test_long_test_ids_are_shortened_and_stay_distinct() -> None:
     first = folder_for(Path("out"), "t.py::test[" + "a" * 300 + "]")
     second = folder_for(Path("out"), "t.py::test[" + "a" * 299 + "b]")
     assert first != second and len(first.name) < 120 and first.parent == Path("out")
+
+
+def test_sigterm_handler_only_replaces_the_default_and_is_restored(
+    pytester: pytest.Pytester,
+) -> None:
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    outer = signal.getsignal(signal.SIGTERM)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function")
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        config = pytester.parseconfigure()
+        assert _exits.unwinds_on_sigterm()  # bu-cdp's own handler
+        config._ensure_unconfigure()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        signal.signal(signal.SIGTERM, theirs)
+        config = pytester.parseconfigure()
+        assert signal.getsignal(signal.SIGTERM) is theirs
+        config._ensure_unconfigure()
+        assert signal.getsignal(signal.SIGTERM) is theirs
+    finally:
+        signal.signal(signal.SIGTERM, outer)
