@@ -22,7 +22,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -149,6 +149,32 @@ def signals_ignored() -> Iterator[None]:
         for signum, handler in previous.items():
             if handler is not None:  # None: set from C, not Python; it cannot be put back
                 signal.signal(signum, handler)
+
+
+def unwind_on_sigterm() -> Callable[[], None] | None:
+    """Make SIGTERM unwind the main thread for a whole run (a test session), not one block.
+
+    Installed only over the default action, as ``block_entered`` does. Returns the undo, which
+    puts the default back unless somebody replaced the handler meanwhile; ``None`` if nothing
+    was installed. Blocks inside the run then leave the handler alone (it is not the default).
+    """
+    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main interpreter
+        return None
+
+    def undo() -> None:
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return undo
+
+
+def unwinds_on_sigterm() -> bool:
+    """Whether SIGTERM now raises ``Terminated`` through bu-cdp's handler."""
+    return signal.getsignal(signal.SIGTERM) is _on_sigterm
 
 
 # -- interpreter exit ----------------------------------------------------------------------

@@ -42,3 +42,11 @@ def sync_playwright_allowed() -> contextlib.AbstractContextManager[None]:
     if current is not None or _sync_loop is None or _sync_loop.is_closed():
         return contextlib.nullcontext()
     return _marked(_sync_loop)
+
+
+def wake_sync_loop() -> None:
+    """After SIGTERM landed in a sync Playwright wait: ``bu_cdp._exits`` raised it in the main
+    greenlet and left Playwright's loop in ``select()``, blind to calls queued meanwhile until
+    its next I/O. The cleanup's calls must not wait for that: wake the loop up."""
+    if _sync_loop is not None and not _sync_loop.is_closed():
+        _sync_loop.call_soon_threadsafe(lambda: None)

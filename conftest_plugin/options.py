@@ -1,45 +1,37 @@
-"""The plugin's settings: one table of options, each readable from four places.
+"""The plugin's settings and each test's browser options.
 
-Every option ``name`` has a command-line flag ``--bu-<name>``, an ini key ``bu_<name>`` and an
+Every setting ``name`` has a command-line flag ``--bu-<name>``, an ini key ``bu_<name>`` and an
 environment variable ``BU_CDP_<NAME>``; the first one set wins, in that order. Per test, the
-``remote_browser`` marker beats all of them for the options that shape a browser. The API key
-is read from ``BROWSER_USE_API_KEY`` only, by the client: never from the command line.
+``remote_browser`` marker beats all of them. The API key is read from ``BROWSER_USE_API_KEY``
+only, by the client: never from the command line. Browser options are checked by the same
+validator as ``RemoteBrowser``'s, so the plugin accepts exactly what a browser can be.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SCOPES = ("function", "module", "session")
-SCREENSHOT_MODES = ("on", "off", "only-on-failure")
-TRACING_MODES = ("on", "off", "retain-on-failure")
+from bu_cdp.remote import _plan as check_browser_options
 
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}")
-        return raw
-
-    return parse
+WHERE_FROM = frozenset({"base_url", "api_key", "client"})  # options naming their own server
 
 
 def _screen(raw: str) -> tuple[int, int]:
-    width, x, height = raw.lower().partition("x")
-    if not (x and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+    width, _, height = raw.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
         raise ValueError("expected WIDTHxHEIGHT in pixels, for example 1280x720")
     return int(width), int(height)
 
 
 def _minutes(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 240:
-        raise ValueError("expected whole minutes from 1 to 240")
+    if not raw.isdigit():
+        raise ValueError("expected whole minutes, for example 15")
     return int(raw)
 
 
@@ -54,9 +46,11 @@ def _switch(raw: str) -> bool:
 class Option:
     name: str
     help: str
-    metavar: str
+    metavar: str = ""  # default: the choices
     parse: Callable[[str], Any] = str
     default: Any = None
+    choices: tuple[str, ...] = ()
+    browser_option: str | None = None  # the RemoteBrowser option it sets for every browser
 
     @property
     def flag(self) -> str:
@@ -73,56 +67,51 @@ class Option:
 
 OPTIONS = (
     Option("base_url", "API base URL (default: hosted API with a key, else embedded)", "URL"),
-    Option("profile", "profile id or name for every browser (cookies and storage kept)", "ID|NAME"),
-    Option("proxy_country", "proxy country code for every browser, for example 'us'", "CODE"),
-    Option("screen", "browser screen size, for example 1280x720", "WxH", _screen),
-    Option("timeout", "server-side timeout of each browser, in minutes", "MIN", _minutes),
-    Option("recording", "record each browser session (on/off)", "on|off", _switch),
+    Option("profile", "profile id or name for every browser (cookies and storage kept)",
+           "ID|NAME", browser_option="profile"),
+    Option("proxy_country", "proxy country code for every browser, for example 'us'", "CODE",
+           browser_option="proxy_country_code"),
+    Option("screen", "browser screen size, for example 1280x720", "WxH", _screen,
+           browser_option="screen"),
+    Option("timeout", "server-side timeout of each browser, in minutes", "MIN", _minutes,
+           browser_option="timeout"),
+    Option("recording", "record each browser session (on/off)", "on|off", _switch,
+           browser_option="enable_recording"),
     Option("scope", "function: a browser per test; module/session: one browser reused "
-           "with a fresh context per test", "|".join(SCOPES), _choice(*SCOPES), "function"),
+           "with a fresh context per test", default="function",
+           choices=("function", "module", "session")),
     Option("output", "folder for screenshots and traces", "DIR", Path, Path("test-results")),
-    Option("screenshot", "when to save a screenshot", "|".join(SCREENSHOT_MODES),
-           _choice(*SCREENSHOT_MODES), "only-on-failure"),
-    Option("tracing", "when to save a Playwright trace", "|".join(TRACING_MODES),
-           _choice(*TRACING_MODES), "off"),
+    Option("screenshot", "when to save a screenshot", default="only-on-failure",
+           choices=("on", "off", "only-on-failure")),
+    Option("tracing", "when to save a Playwright trace", default="off",
+           choices=("on", "off", "retain-on-failure")),
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The options that are the plugin's own, and the browser options of every test."""
+
     base_url: str | None
-    profile: str | None
-    proxy_country: str | None
-    screen: tuple[int, int] | None
-    timeout: int | None
-    recording: bool | None
     scope: str
     output: Path
     screenshot: str
     tracing: str
-
-    def browser_options(self) -> dict[str, Any]:
-        """The ``RemoteBrowser`` keyword options these settings ask for."""
-        options = {
-            "profile": self.profile,
-            "proxy_country_code": self.proxy_country,
-            "screen": self.screen,
-            "timeout": self.timeout,
-            "enable_recording": self.recording,
-        }
-        return {key: value for key, value in options.items() if value is not None}
+    browser_options: dict[str, Any]  # RemoteBrowser keyword options
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("bu-cdp", "remote browsers (bu-cdp)")
     for option in OPTIONS:
-        group.addoption(option.flag, default=None, metavar=option.metavar, help=option.help)
+        metavar = option.metavar or "|".join(option.choices)
+        group.addoption(option.flag, default=None, metavar=metavar, help=option.help)
         parser.addini(option.ini, f"{option.help} (env {option.env})", default=None)
 
 
 def read_settings(config: pytest.Config) -> Settings:
     """Command line > ini > environment > default; a bad value is a usage error naming it."""
     values: dict[str, Any] = {}
+    browser: dict[str, Any] = {}
     for option in OPTIONS:
         found = (
             (f"command line {option.flag}", config.getoption(option.flag)),
@@ -131,60 +120,56 @@ def read_settings(config: pytest.Config) -> Settings:
         )
         source, raw = next(((s, v) for s, v in found if v), ("", None))
         try:
-            values[option.name] = option.parse(raw.strip()) if raw else option.default
-        except ValueError as exc:
+            value = option.parse(raw.strip()) if raw else option.default
+            if option.choices and value not in option.choices:
+                raise ValueError(f"expected one of {', '.join(option.choices)}")
+            if option.browser_option is None:
+                values[option.name] = value
+            elif value is not None:
+                check_browser_options("bu-cdp", {option.browser_option: value})
+                browser[option.browser_option] = value
+        except (TypeError, ValueError) as exc:
             raise pytest.UsageError(f"bu-cdp: {source} = {raw!r}: {exc}") from None
     # Absolute, so Playwright's driver and xdist workers write to the same place.
     values["output"] = config.invocation_params.dir / values["output"]
-    return Settings(**values)
+    return Settings(**values, browser_options=browser)
 
 
-# The marker's keywords, each with its check and the RemoteBrowser option it sets.
-def _is_screen(value: Any) -> bool:
-    return (
-        isinstance(value, tuple | list)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    )
-
-
-MARKER_KEYWORDS: dict[str, tuple[str, str, Callable[[Any], bool]]] = {
-    "profile": ("profile", "a profile id or name", lambda v: isinstance(v, str) and v != ""),
-    "proxy_country_code": ("proxy_country_code", "a country code", lambda v: isinstance(v, str)),
-    "screen": ("screen", "(width, height) in pixels", _is_screen),
-    "timeout": (
-        "timeout",
-        "whole minutes from 1 to 240",
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 240,
-    ),
-    "enable_recording": ("enable_recording", "True or False", lambda v: isinstance(v, bool)),
-}
-
-
-class OptionError(ValueError):
-    """A marker or ``new_remote_browser()`` asks for an option the plugin does not know."""
-
-
-def keyword_options(keywords: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Check the marker's keywords and turn them into ``RemoteBrowser`` options."""
-    options: dict[str, Any] = {}
-    for key, value in keywords.items():
-        if key not in MARKER_KEYWORDS:
-            known = ", ".join(MARKER_KEYWORDS)
-            raise OptionError(f"{where} got an unknown keyword {key!r}; known: {known}")
-        target, expected, valid = MARKER_KEYWORDS[key]
-        if value is not None and not valid(value):
-            raise OptionError(f"{where}: {key}={value!r}, expected {expected}")
-        options[target] = tuple(value) if key == "screen" and value else value
-    return options
-
-
-def marker_options(markers: Iterable[pytest.Mark]) -> dict[str, Any]:
-    """Merge ``remote_browser`` markers, closest first; ``None`` unsets a suite-wide option."""
-    options: dict[str, Any] = {}
-    for mark in markers:
+def options_for(
+    item: pytest.Item, suite: Mapping[str, Any], keywords: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A browser's options: the suite's, then the test's markers (the closest wins), then
+    ``new_remote_browser(**keywords)``. ``None`` removes a value. A bad one fails the test."""
+    marked: dict[str, Any] = {}
+    for mark in item.iter_markers("remote_browser"):  # the closest first
         if mark.args:
-            raise OptionError(f"@pytest.mark.remote_browser takes keywords only, got {mark.args!r}")
-        for key, value in keyword_options(mark.kwargs, "@pytest.mark.remote_browser").items():
-            options.setdefault(key, value)
+            said = f"@pytest.mark.remote_browser takes keywords only, got {mark.args!r}"
+            pytest.fail(said, pytrace=False)
+        marked = {**mark.kwargs, **marked}
+    options: dict[str, Any] = {}
+    for source, layer in (
+        ("remote_browser_options", suite),
+        ("@pytest.mark.remote_browser", marked),
+        ("new_remote_browser", keywords or {}),
+    ):
+        options.update(layer)
+        problem = _problem(source, options)
+        if problem:
+            pytest.fail(problem, pytrace=False)
+        options = {key: value for key, value in options.items() if value is not None}
     return options
+
+
+def _problem(source: str, options: dict[str, Any]) -> str | None:
+    """What is wrong with the options (None values are checked for their names too)."""
+    try:
+        check_browser_options(source, {k: v for k, v in options.items() if k not in WHERE_FROM})
+    except (TypeError, ValueError) as exc:
+        said = str(exc)
+        return said if said.startswith(source) else f"{source}: {said}"
+    return None
+
+
+def server_of(options: Mapping[str, Any], **shared: Any) -> dict[str, Any]:
+    """Where a browser comes from: the ``shared`` one, unless its options name their own."""
+    return {} if WHERE_FROM & options.keys() else shared

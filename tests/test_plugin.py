@@ -12,13 +12,12 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bu_cdp import BrowserUse
-from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 
@@ -78,16 +77,6 @@ def is_trace(path: Path) -> bool:
         return any(name.endswith(".trace") for name in trace.namelist())
 
 
-class PublishLinks(BrowserHooks):
-    """Stands in for the live-view and recording features: publishes both addresses."""
-
-    async def started(self, browser: ManagedBrowser) -> None:
-        browser.links["live_url"] = f"/live/{browser.id}"
-
-    async def finished(self, browser: ManagedBrowser) -> None:
-        browser.links["recording_url"] = f"/recordings/{browser.id}.mp4"
-
-
 FIXTURES_AND_FAILURES = """
 def test_fixtures(remote_browser, remote_browser_handle, bu_client, new_remote_browser):
     handle = remote_browser_handle
@@ -95,7 +84,7 @@ def test_fixtures(remote_browser, remote_browser_handle, bu_client, new_remote_b
     remote_browser.goto(URL + "/about")
     assert remote_browser.title() == "About us"
     assert handle.page is remote_browser and handle.context is remote_browser.context
-    assert handle.cdp_url.startswith("ws://") and handle.live_url.endswith(handle.id)
+    assert handle.cdp_url.startswith("ws://") and f"/live/{handle.id}/" in handle.live_url
     assert handle.context in handle.browser.contexts
     assert bu_client.browsers.get(handle.id).status == "active"
     # A second browser for the same test, with options of its own.
@@ -108,7 +97,8 @@ def test_fixtures(remote_browser, remote_browser_handle, bu_client, new_remote_b
 def test_sync_failure(remote_browser_handle):
     record(remote_browser_handle, "sync-failure")
     remote_browser_handle.page.goto(URL + "/about")
-    assert False, "sync failure on purpose"
+    # pytest prints the handle's repr here: its options (an API key) must not show.
+    assert remote_browser_handle.page.title() == "sync failure on purpose"
 
 async def test_async_failure(async_remote_browser_handle, async_remote_browser):
     record(async_remote_browser_handle)
@@ -125,20 +115,39 @@ def test_with_a_broken_fixture(broken):
     pass
 """
 
+# The docs tell users to put an API key into the options: it must never reach a report.
+OPTIONS_WITH_A_KEY = """
+import os
+import pytest
+
+@pytest.fixture
+def remote_browser_options(remote_browser_options):
+    return {**remote_browser_options, "api_key": os.environ["BROWSER_USE_API_KEY"]}
+"""
+
 
 def test_fixtures_and_what_a_failure_leaves_behind(
     pytester: pytest.Pytester,
     pages: PageServer,
-    make_server: Callable[..., ServerThread],
+    server: ServerThread,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server = make_server()
-    server.manager.hooks.append(PublishLinks())
     api = point_at(server, monkeypatch)
     inner(pytester, pages, FIXTURES_AND_FAILURES)
-    result = run(pytester, "--bu-tracing", "retain-on-failure", "--junitxml", "junit.xml")
+    pytester.makeconftest(OPTIONS_WITH_A_KEY)
+    result = run(
+        pytester,
+        "--bu-tracing",
+        "retain-on-failure",
+        "--bu-recording",
+        "on",
+        "--junitxml",
+        "junit.xml",
+    )
     result.assert_outcomes(passed=1, failed=2, errors=1)
     result.stdout.fnmatch_lines(["*sync failure on purpose*", "*async failure on purpose*"])
+    result.stdout.fnmatch_lines(["*BrowserHandle(id=*"])  # the repr was printed...
+    assert api["api_key"] not in result.stdout.str()  # ... without the key in the options
     ids = [line[0] for line in recorded(pytester)]
     assert len(set(ids)) == 5
     assert_all_stopped(api, ids)
@@ -153,17 +162,25 @@ def test_fixtures_and_what_a_failure_leaves_behind(
         if folder.is_dir():
             assert is_png(folder / "screenshot.png") and is_trace(folder / "trace.zip"), folder
 
-    # The browser's id and addresses, and the artifacts, in the JUnit XML...
+    # The browser's id, its real live view and recording, and the artifacts in the JUnit XML...
     failing_id = next(line[0] for line in recorded(pytester) if line[-1] == "sync-failure")
+    junit = (pytester.path / "junit.xml").read_text()
+    assert api["api_key"] not in junit
     case = next(
-        c for c in ET.parse(pytester.path / "junit.xml").iter("testcase")
-        if c.get("name") == "test_sync_failure"
-    )  # fmt: skip
+        c for c in ET.fromstring(junit).iter("testcase") if c.get("name") == "test_sync_failure"
+    )
     properties = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
     assert properties["bu_browser_id"] == failing_id
+    with BrowserUse(**api) as client:
+        browser = client.browsers.get(failing_id)
+    assert properties["bu_live_url"] == browser.live_url
+    assert properties["bu_recording_url"] == browser.recording_url
     root = server.base_url.removesuffix("/api/v3")
-    assert properties["bu_live_url"] == f"{root}/live/{failing_id}"
-    assert properties["bu_recording_url"] == f"{root}/recordings/{failing_id}.mp4"
+    assert properties["bu_live_url"].startswith(f"{root}/live/{failing_id}/")
+    assert properties["bu_recording_url"].startswith(f"{root}/recordings/{failing_id}/")
+    video = httpx.get(properties["bu_recording_url"])
+    assert video.status_code == 200
+    assert video.content.startswith(b"\x1a\x45\xdf\xa3")  # a WebM (EBML) file
     assert Path(properties["bu_screenshot"]).name == "screenshot.png"
     assert Path(properties["bu_trace"]).name == "trace.zip"
     # ... and in the terminal summary.
@@ -172,6 +189,8 @@ def test_fixtures_and_what_a_failure_leaves_behind(
             "*remote browsers of failed tests*",
             "*::test_sync_failure",
             f"*browser_id: {failing_id}",
+            f"*live_url: {browser.live_url}",
+            f"*recording_url: {browser.recording_url}",
         ]
     )
 
@@ -241,9 +260,9 @@ def test_options_markers_and_module_scope(
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of test_misspelt_marker*",
-            "@pytest.mark.remote_browser got an unknown keyword 'screeen'; known: profile, *",
+            "@pytest.mark.remote_browser*unexpected keyword*'screeen'*did you mean 'screen'*",
             "*ERROR at setup of test_bad_marker_value*",
-            "@pytest.mark.remote_browser: timeout='soon', expected whole minutes from 1 to 240",
+            "@pytest.mark.remote_browser: timeout*'soon'*",
         ],
         consecutive=True,
     )
@@ -289,34 +308,41 @@ def test_xdist_workers_stop_their_browsers_and_keep_their_artifacts(
 
 
 SLOW = """
-import time
-
-def test_slow(remote_browser_handle):
+def test_slow(remote_browser_handle, new_remote_browser):
     record(remote_browser_handle)
+    record(new_remote_browser())
     pathlib.Path("started").touch()
-    time.sleep(120)
+    try:
+        remote_browser_handle.page.wait_for_timeout(120_000)
+    except BaseException as exc:
+        pathlib.Path("interrupted").write_text(type(exc).__name__)
+        raise
 """
 
 
-def test_sigterm_stops_the_browser_of_a_running_test(
+def test_sigterm_inside_a_playwright_wait_stops_every_browser(
     pytester: pytest.Pytester,
     pages: PageServer,
     server: ServerThread,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """SIGTERM is what a CI cancel sends; the plugin turns it into an interruption, like
-    Ctrl-C, so fixtures are torn down."""
+    """SIGTERM is what a CI cancel sends; it ends the run like Ctrl-C, so fixtures are torn
+    down, even when it lands while Playwright waits (its dispatcher must stay usable for the
+    cleanup). Module scope: the shared browsers and new_remote_browser's are both stopped."""
     api = point_at(server, monkeypatch)
     inner(pytester, pages, SLOW)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"]
     with (pytester.path / "out.txt").open("w") as out:
-        process = subprocess.Popen(command, cwd=pytester.path, stdout=out, stderr=out)
+        process = subprocess.Popen(
+            [*command, "--bu-scope", "module"], cwd=pytester.path, stdout=out, stderr=out
+        )
         try:
             started = pytester.path / "started"
             deadline = time.monotonic() + 60
             while not started.exists() and process.poll() is None:
                 assert time.monotonic() < deadline, "the inner test never started"
                 time.sleep(0.1)
+            time.sleep(0.5)  # the inner test is now inside its two-minute Playwright wait
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=60)
         finally:
@@ -325,8 +351,11 @@ def test_sigterm_stops_the_browser_of_a_running_test(
                 process.wait()
     output = (pytester.path / "out.txt").read_text()
     assert code == pytest.ExitCode.INTERRUPTED, output
-    assert "SIGTERM received: stopping remote browsers" in output
-    assert_all_stopped(api, [line[0] for line in recorded(pytester)])
+    assert (pytester.path / "interrupted").read_text() == "Terminated", output
+    assert "INTERNALERROR" not in output and "could not stop" not in output, output
+    ids = [line[0] for line in recorded(pytester)]
+    assert len(ids) == 2
+    assert_all_stopped(api, ids)
 
 
 EMBEDDED = """
@@ -354,3 +383,31 @@ def test_embedded_default_and_a_browser_that_cannot_be_stopped(
         ["*ERROR at teardown of test_server_gone*", "could not stop remote browser *"]
     )
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+
+ASYNC_WITHOUT_PYTEST_ASYNCIO = """
+async def test_async(async_remote_browser):
+    pass
+
+def test_sync_asking_for_the_async_handle(async_remote_browser_handle):
+    pass
+"""
+
+
+# The plugin is registered for everyone; pytest-asyncio is an extra. Blocking its plugin stands
+# in for "installed but not active"; a module that fails to import, for "not installed".
+@pytest.mark.parametrize("installed", [True, False])
+def test_async_fixtures_without_pytest_asyncio_say_what_to_install(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    if not installed:
+        hidden = pytester.mkdir("hidden")
+        (hidden / "pytest_asyncio.py").write_text("raise ImportError('not installed')")
+        monkeypatch.setenv("PYTHONPATH", str(hidden))
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(ASYNC_WITHOUT_PYTEST_ASYNCIO)
+    result = run(pytester, "-p", "no:asyncio")
+    result.assert_outcomes(errors=2)
+    said = result.stdout.str()
+    assert said.count("install pytest-asyncio (pip install 'bu-cdp[pytest]')") == 2, said
+    assert "requested an async fixture" not in said

@@ -1,5 +1,5 @@
 """The plugin's options and its marker (where each value comes from, clear errors), the
-names of artifact folders, and the SIGTERM handler's manners.
+names of artifact folders, what a test's handle shows, and the SIGTERM handler's manners.
 
 These read a pytest configuration in-process (no browser is started); the end-to-end runs in
 test_plugin.py show the values reach the browsers.
@@ -8,20 +8,18 @@ test_plugin.py show the values reach the browsers.
 from __future__ import annotations
 
 import signal
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bu_cdp import _exits
+from bu_cdp.remote import RemoteBrowser
 from conftest_plugin.artifacts import folder_for
-from conftest_plugin.options import (
-    OPTIONS,
-    OptionError,
-    Settings,
-    keyword_options,
-    marker_options,
-)
-from conftest_plugin.plugin import SETTINGS, _on_sigterm
+from conftest_plugin.browsers import BrowserHandle
+from conftest_plugin.options import OPTIONS, Settings, options_for
+from conftest_plugin.plugin import SETTINGS
 
 # Two good raw values per option, and what each becomes.
 FIRST: dict[str, tuple[str, Any]] = {
@@ -73,10 +71,20 @@ def settings_from(
     return pytester.parseconfigure(*args).stash[SETTINGS]
 
 
+BROWSER_OPTIONS = {  # what each option sets on every browser, in RemoteBrowser's words
+    "profile": "profile",
+    "proxy_country": "proxy_country_code",
+    "screen": "screen",
+    "timeout": "timeout",
+    "recording": "enable_recording",
+}
+
+
 def expected(pytester: pytest.Pytester, values: dict[str, tuple[str, Any]]) -> Settings:
-    fields = {name: value for name, (_, value) in values.items()}
-    fields["output"] = pytester.path / fields["output"]
-    return Settings(**fields)
+    own = {name: value for name, (_, value) in values.items() if name not in BROWSER_OPTIONS}
+    own["output"] = pytester.path / own["output"]
+    browser = {BROWSER_OPTIONS[name]: values[name][1] for name in BROWSER_OPTIONS}
+    return Settings(**own, browser_options=browser)
 
 
 @pytest.mark.parametrize("source", ["cli", "ini", "env"])
@@ -99,7 +107,7 @@ def test_command_line_beats_ini_beats_environment(
 
 def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_from(pytester, monkeypatch)
-    assert settings.browser_options() == {}
+    assert settings.browser_options == {}
     assert (settings.scope, settings.screenshot, settings.tracing) == (
         "function",
         "only-on-failure",
@@ -108,24 +116,14 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     assert settings.output == pytester.path / "test-results"
 
 
-def test_browser_options_name_what_remote_browser_takes(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = settings_from(pytester, monkeypatch, cli=FIRST)
-    assert settings.browser_options() == {
-        "profile": "profile-1",
-        "proxy_country_code": "de",
-        "screen": (1024, 768),
-        "timeout": 15,
-        "enable_recording": True,
-    }
-
-
 @pytest.mark.parametrize(
     ("source", "name", "raw", "message"),
     [
         ("cli", "screen", "1280", "command line --bu-screen = '1280': expected WIDTHxHEIGHT"),
-        ("ini", "timeout", "0", "ini key bu_timeout = '0': expected whole minutes from 1 to 240"),
+        # The values a browser cannot take are RemoteBrowser's own checks (bu_cdp.remote).
+        ("env", "screen", "0x720", "environment variable BU_CDP_SCREEN = '0x720': screen"),
+        ("ini", "timeout", "0", "ini key bu_timeout = '0': timeout"),
+        ("cli", "timeout", "soon", "--bu-timeout = 'soon': expected whole minutes"),
         ("env", "scope", "class", "BU_CDP_SCOPE = 'class': expected one of function, module, "),
         ("cli", "tracing", "always", "--bu-tracing = 'always': expected one of on, off, retain"),
         ("env", "recording", "maybe", "BU_CDP_RECORDING = 'maybe': expected on or off"),
@@ -152,44 +150,73 @@ def test_the_api_key_has_no_command_line_option(pytester: pytest.Pytester) -> No
     assert "api-key" not in help_text and "api_key" not in help_text
 
 
-def mark(*args: Any, **kwargs: Any) -> pytest.Mark:
-    return getattr(pytest.mark.remote_browser(*args, **kwargs), "mark")  # noqa: B009
+MARKED = """
+import pytest
+
+pytestmark = pytest.mark.remote_browser(screen=(1, 1), proxy_country_code="us", timeout=5)
+
+@pytest.mark.remote_browser(screen=[800, 600], profile=None)
+def test_func():
+    pass
+"""
 
 
-def test_marker_keywords_become_remote_browser_options() -> None:
-    closest = mark(screen=[800, 600], profile=None)
-    farther = mark(screen=(1, 1), profile="p", proxy_country_code="us", enable_recording=True)
-    assert marker_options([closest, farther]) == {
-        "screen": (800, 600),  # the closest marker wins
-        "profile": None,  # None unsets the suite's profile
+def test_marker_keywords_over_the_suite_options(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function")
+    item = pytester.getitem(MARKED)
+    suite = {"profile": "p", "timeout": 9, "api_key": "k"}
+    assert options_for(item, suite) == {
+        "screen": [800, 600],  # the closest marker wins
         "proxy_country_code": "us",
-        "enable_recording": True,
+        "timeout": 5,  # a marker beats the suite
+        "api_key": "k",  # the options that name a server are the suite's own business
+    }  # profile=None removed the suite's profile
+    assert options_for(item, suite, {"timeout": 3, "proxy_country_code": None}) == {
+        "screen": [800, 600],
+        "timeout": 3,  # new_remote_browser's keywords beat the marker
+        "api_key": "k",
     }
 
 
 @pytest.mark.parametrize(
-    ("keywords", "message"),
+    ("marker", "keywords", "said"),
     [
-        ({"screen_size": (1, 1)}, "unknown keyword 'screen_size'; known: profile, "),
-        ({"screen": (800,)}, "screen=(800,), expected (width, height) in pixels"),
-        ({"screen": (800, 0)}, "screen=(800, 0), expected (width, height) in pixels"),
-        ({"timeout": True}, "timeout=True, expected whole minutes from 1 to 240"),
-        ({"timeout": 241}, "timeout=241, expected whole minutes from 1 to 240"),
-        ({"enable_recording": "yes"}, "enable_recording='yes', expected True or False"),
-        ({"profile": ""}, "profile='', expected a profile id"),
+        ("(screeen=(1, 1))", {}, "@pytest.mark.remote_browser() got an unexpected keyword*"),
+        ("(screeen=None)", {}, "@pytest.mark.remote_browser() got an unexpected keyword*"),
+        ("(screen=(800,))", {}, "@pytest.mark.remote_browser: screen*(800,)*"),
+        ("(screen=(800, 0))", {}, "@pytest.mark.remote_browser: screen*(800, 0)*"),
+        ("(timeout=True)", {}, "@pytest.mark.remote_browser: timeout*True*"),
+        ("(timeout=241)", {}, "@pytest.mark.remote_browser: timeout*241*"),
+        ("(profile='')", {}, "@pytest.mark.remote_browser*profile*''*"),
+        ("(profile_id='x')", {}, "@pytest.mark.remote_browser*profile= or profile_id=*"),
+        ("('p-1')", {}, "@pytest.mark.remote_browser takes keywords only, got ('p-1',)"),
+        ("()", {"screen_size": (1, 1)}, "new_remote_browser() got an unexpected keyword*"),
+        ("()", {"timeout": 0}, "new_remote_browser: timeout*0*"),
     ],
 )
-def test_bad_marker_keywords_are_named(keywords: dict[str, Any], message: str) -> None:
-    with pytest.raises(OptionError) as caught:
-        marker_options([mark(**keywords)])
-    assert message in str(caught.value)
-    with pytest.raises(OptionError, match="new_remote_browser"):
-        keyword_options(keywords, "new_remote_browser()")
+def test_a_bad_marker_or_keyword_fails_the_test_naming_it(
+    pytester: pytest.Pytester, marker: str, keywords: dict[str, Any], said: str
+) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function")
+    item = pytester.getitem(
+        f"import pytest\n@pytest.mark.remote_browser{marker}\ndef test_func(): pass"
+    )
+    with pytest.raises(pytest.fail.Exception) as caught:
+        options_for(item, {"profile": "suite-profile"}, keywords)
+    assert fnmatch(str(caught.value), said), str(caught.value)
 
 
-def test_marker_takes_keywords_only() -> None:
-    with pytest.raises(OptionError, match="keywords only"):
-        marker_options([mark("p-1")])
+def test_the_handle_repr_keeps_options_out() -> None:
+    """pytest prints the handle in assertion messages; its options may hold secrets."""
+    options: dict[str, Any] = {
+        "api_key": "sk-secret-key",
+        "custom_proxy": {"host": "proxy", "port": 3128, "password": "hunter2"},
+    }
+    handle = BrowserHandle(RemoteBrowser(**options), options, Path("out"), 0)
+    assert repr(handle) == "BrowserHandle(id=None, reused=False)"
+    assert handle.id is None and handle.live_url is None  # the remote browser's, forwarded
+    with pytest.raises(AttributeError):
+        handle.no_such_thing  # noqa: B018
 
 
 @pytest.mark.parametrize(
@@ -220,7 +247,7 @@ def test_sigterm_handler_only_replaces_the_default_and_is_restored(
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         config = pytester.parseconfigure()
-        assert signal.getsignal(signal.SIGTERM) is _on_sigterm
+        assert _exits.unwinds_on_sigterm()  # bu-cdp's own handler
         config._ensure_unconfigure()
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
