@@ -54,11 +54,6 @@ log = logging.getLogger("bu_cdp")
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-# The option checker moved to ``bu_cdp.options``; these names stay for code that imports them
-# from here (the pytest plugin, for now).
-_plan = plan_browser
-_Plan = BrowserPlan
-
 
 def _is_cdp_address(target: str) -> bool:
     return target.split("://", 1)[0].lower() in ("ws", "wss", "http", "https")

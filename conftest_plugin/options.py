@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bu_cdp.remote import _plan as check_browser_options
+from bu_cdp.options import plan_browser as check_browser_options
 
 WHERE_FROM = frozenset({"base_url", "api_key", "client"})  # options naming their own server
 

@@ -114,12 +114,6 @@ def test_minutes_from_text() -> None:
             minutes_from_text(bad)
 
 
-def test_the_old_import_of_the_checker_still_works() -> None:
-    from bu_cdp.remote import _plan
-
-    assert _plan is plan_browser
-
-
 # -- a profile chosen by name, against a real server --------------------------------------
 
 
