@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -17,6 +17,7 @@ from bu_cdp.settings import API_KEY_HEADER, Target, resolve_target
 __all__ = ["CREATE_TIMEOUT", "DEFAULT_TIMEOUT", "AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
 
 DEFAULT_TIMEOUT = 30.0
+D = TypeVar("D", SyncIO, AsyncIO)
 
 
 def _client_options(target: Target, timeout: float | httpx.Timeout) -> dict[str, Any]:
@@ -26,10 +27,23 @@ def _client_options(target: Target, timeout: float | httpx.Timeout) -> dict[str,
     return {"base_url": target.base_url + "/", "headers": headers, "timeout": timeout}
 
 
-class _ClientFace:
-    """What both faces share: where they talk to, and a repr without the key."""
+class _ClientFace(Generic[D]):
+    """What both faces share: where they talk to, the resources over their I/O, and a repr
+    without the key."""
 
     target: Target
+    sessions: Sessions[D]
+    browsers: Browsers[D]
+    workspaces: Workspaces[D]
+    profiles: Profiles[D]
+    billing: Billing[D]
+
+    def _mount(self, io: D) -> None:
+        self.sessions = Sessions(io)
+        self.browsers = Browsers(io)
+        self.workspaces = Workspaces(io)
+        self.profiles = Profiles(io)
+        self.billing = Billing(io)
 
     @property
     def base_url(self) -> str:
@@ -39,7 +53,7 @@ class _ClientFace:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
 
-class BrowserUse(_ClientFace):
+class BrowserUse(_ClientFace[SyncIO]):
     """Synchronous client.
 
     ``api_key`` falls back to ``BROWSER_USE_API_KEY``, ``base_url`` to ``BU_CDP_BASE_URL`` and
@@ -62,12 +76,7 @@ class BrowserUse(_ClientFace):
     ) -> None:
         self.target = resolve_target(api_key, base_url)
         self._http = httpx.Client(transport=transport, **_client_options(self.target, timeout))
-        io = SyncIO(self._http, RetryPolicy(max_retries=max_retries))
-        self.sessions = Sessions(io)
-        self.browsers = Browsers(io)
-        self.workspaces = Workspaces(io)
-        self.profiles = Profiles(io)
-        self.billing = Billing(io)
+        self._mount(SyncIO(self._http, RetryPolicy(max_retries=max_retries)))
 
     def close(self) -> None:
         self._http.close()
@@ -84,7 +93,7 @@ class BrowserUse(_ClientFace):
         self.close()
 
 
-class AsyncBrowserUse(_ClientFace):
+class AsyncBrowserUse(_ClientFace[AsyncIO]):
     """Asynchronous client; the same methods as ``BrowserUse``, as coroutines."""
 
     def __init__(
@@ -98,12 +107,7 @@ class AsyncBrowserUse(_ClientFace):
     ) -> None:
         self.target = resolve_target(api_key, base_url)
         self._http = httpx.AsyncClient(transport=transport, **_client_options(self.target, timeout))
-        io = AsyncIO(self._http, RetryPolicy(max_retries=max_retries))
-        self.sessions = Sessions(io)
-        self.browsers = Browsers(io)
-        self.workspaces = Workspaces(io)
-        self.profiles = Profiles(io)
-        self.billing = Billing(io)
+        self._mount(AsyncIO(self._http, RetryPolicy(max_retries=max_retries)))
 
     async def close(self) -> None:
         await self._http.aclose()
