@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -161,76 +162,51 @@ def _stop_leaked(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-# -- profiles -------------------------------------------------------------------------------
-
-PROFILE_COLUMNS = ("id", "name", "created_at")
+# -- profiles and workspaces: named resources -----------------------------------------------
 
 
-def _profiles_list(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.table(client.profiles.list(query=args.query), PROFILE_COLUMNS)
-    return 0
+@dataclass(frozen=True)
+class NamedResource:
+    """The commands profiles and workspaces share: list, create, get, rename, delete."""
+
+    attribute: str  # of the client: "profiles", "workspaces"
+    noun: str
+    deleted: str  # what "delete" says it removed, after the id
+    columns: tuple[str, ...] = ("id", "name", "created_at")
+
+    def _resource(self, client: BrowserUse) -> Any:
+        return getattr(client, self.attribute)
+
+    def list(self, args: argparse.Namespace, out: Output) -> int:
+        query = {"query": args.query} if getattr(args, "query", None) is not None else {}
+        with client_for(args) as client:
+            out.table(self._resource(client).list(**query), self.columns)
+        return 0
+
+    def create(self, args: argparse.Namespace, out: Output) -> int:
+        with client_for(args) as client:
+            out.record(self._resource(client).create(args.name), self.columns)
+        return 0
+
+    def get(self, args: argparse.Namespace, out: Output) -> int:
+        with client_for(args) as client:
+            out.record(self._resource(client).get(args.id), self.columns)
+        return 0
+
+    def rename(self, args: argparse.Namespace, out: Output) -> int:
+        with client_for(args) as client:
+            out.record(self._resource(client).update(args.id, name=args.name), self.columns)
+        return 0
+
+    def delete(self, args: argparse.Namespace, out: Output) -> int:
+        with client_for(args) as client:
+            self._resource(client).delete(args.id)
+        out.message(f"deleted {self.noun} {args.id}{self.deleted}", deleted=args.id)
+        return 0
 
 
-def _profiles_create(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.record(client.profiles.create(args.name), PROFILE_COLUMNS)
-    return 0
-
-
-def _profiles_get(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.record(client.profiles.get(args.id), PROFILE_COLUMNS)
-    return 0
-
-
-def _profiles_rename(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.record(client.profiles.update(args.id, name=args.name), PROFILE_COLUMNS)
-    return 0
-
-
-def _profiles_delete(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        client.profiles.delete(args.id)
-    out.message(f"deleted profile {args.id}", deleted=args.id)
-    return 0
-
-
-# -- workspaces -----------------------------------------------------------------------------
-
-WORKSPACE_COLUMNS = ("id", "name", "created_at")
-
-
-def _workspaces_list(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.table(client.workspaces.list(), WORKSPACE_COLUMNS)
-    return 0
-
-
-def _workspaces_create(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.record(client.workspaces.create(args.name), WORKSPACE_COLUMNS)
-    return 0
-
-
-def _workspaces_get(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.record(client.workspaces.get(args.id), WORKSPACE_COLUMNS)
-    return 0
-
-
-def _workspaces_rename(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        out.record(client.workspaces.update(args.id, name=args.name), WORKSPACE_COLUMNS)
-    return 0
-
-
-def _workspaces_delete(args: argparse.Namespace, out: Output) -> int:
-    with client_for(args) as client:
-        client.workspaces.delete(args.id)
-    out.message(f"deleted workspace {args.id} and its files", deleted=args.id)
-    return 0
+PROFILES = NamedResource("profiles", "profile", "")
+WORKSPACES = NamedResource("workspaces", "workspace", " and its files")
 
 
 def _workspaces_upload(args: argparse.Namespace, out: Output) -> int:
@@ -338,19 +314,19 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
 
     profiles = group("profiles", "browser profiles (cookies and storage kept between browsers)")
-    listing = command(profiles, "list", _profiles_list, "list profiles")
+    listing = command(profiles, "list", PROFILES.list, "list profiles")
     listing.add_argument("--query", help="only names containing this (any case)")
-    command(profiles, "create", _profiles_create, "create a profile", "name")
-    command(profiles, "get", _profiles_get, "one profile", "id")
-    command(profiles, "rename", _profiles_rename, "rename a profile", "id", "name")
-    command(profiles, "delete", _profiles_delete, "delete a profile", "id")
+    command(profiles, "create", PROFILES.create, "create a profile", "name")
+    command(profiles, "get", PROFILES.get, "one profile", "id")
+    command(profiles, "rename", PROFILES.rename, "rename a profile", "id", "name")
+    command(profiles, "delete", PROFILES.delete, "delete a profile", "id")
 
     workspaces = group("workspaces", "workspaces: files kept on the API's side")
-    command(workspaces, "list", _workspaces_list, "list workspaces")
-    command(workspaces, "create", _workspaces_create, "create a workspace", "name")
-    command(workspaces, "get", _workspaces_get, "one workspace", "id")
-    command(workspaces, "rename", _workspaces_rename, "rename a workspace", "id", "name")
-    command(workspaces, "delete", _workspaces_delete, "delete a workspace and its files", "id")
+    command(workspaces, "list", WORKSPACES.list, "list workspaces")
+    command(workspaces, "create", WORKSPACES.create, "create a workspace", "name")
+    command(workspaces, "get", WORKSPACES.get, "one workspace", "id")
+    command(workspaces, "rename", WORKSPACES.rename, "rename a workspace", "id", "name")
+    command(workspaces, "delete", WORKSPACES.delete, "delete a workspace and its files", "id")
     upload = command(workspaces, "upload", _workspaces_upload, "upload files (streamed)", "id")
     upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
     upload.add_argument("--prefix", help="folder in the workspace, for example data/")
