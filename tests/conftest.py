@@ -76,3 +76,11 @@ def make_server() -> Iterator[Callable[..., ServerThread]]:
 def api(server: ServerThread) -> dict[str, str]:
     """Keyword arguments that point a client or remote_browser() at the shared server."""
     return {"base_url": server.base_url, "api_key": server.config.api_key}
+
+
+@pytest.fixture
+def ledger_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ledger of created browsers (bu_cdp.ledger) of this test's own."""
+    path = tmp_path / "browsers.jsonl"
+    monkeypatch.setenv("BU_CDP_LEDGER", str(path))
+    return path

@@ -49,13 +49,6 @@ with RemoteBrowser() as rb:
 
 
 @pytest.fixture
-def ledger_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "browsers.jsonl"
-    monkeypatch.setenv("BU_CDP_LEDGER", str(path))
-    return path
-
-
-@pytest.fixture
 def client(api: dict[str, str]) -> Iterator[BrowserUse]:
     with BrowserUse(**api) as c:
         yield c

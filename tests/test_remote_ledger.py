@@ -78,11 +78,8 @@ def test_where_the_ledger_lives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert ledger_path() == tmp_path / "state" / "bu-cdp" / "browsers.jsonl"
 
 
-def test_it_keeps_open_browsers_and_never_a_secret(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    path = tmp_path / "browsers.jsonl"
-    monkeypatch.setenv("BU_CDP_LEDGER", str(path))
+def test_it_keeps_open_browsers_and_never_a_secret(ledger_file: Path) -> None:
+    path = ledger_file
     record_created("b1", "http://h/api/v3")
     record_created("b2", "http://h/api/v3")
     record_created("b3", "http://h/api/v3")
@@ -144,13 +141,6 @@ def test_the_leak_command_leaves_alone_what_it_must(tmp_path: Path) -> None:
 
 
 # -- the leak command on the configured server, and only there ----------------------------
-
-
-@pytest.fixture
-def ledger_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "browsers.jsonl"
-    monkeypatch.setenv("BU_CDP_LEDGER", str(path))
-    return path
 
 
 @pytest.fixture
