@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,6 +100,19 @@ def test_errors_are_one_line_and_a_non_zero_status(
     code, _, err = run(capsys, "profiles", "list")
     assert code == 1 and err.startswith("bu-cdp: error: 401") and err.count("\n") == 1
     assert "wrong" not in err
+
+
+def test_serve_on_a_taken_port_says_so_and_never_that_it_serves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--port", str(port), "--api-key", "k")
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert "serving" not in err
 
 
 def test_browsers_create_refuses_a_browser_that_would_die_with_the_command(
