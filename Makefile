@@ -30,6 +30,7 @@ chromium:
 	@scripts/ensure-chromium
 
 $(STAMP): pyproject.toml
+	@PYTHON=$(PYTHON) scripts/ensure-build-tools
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -727,13 +727,26 @@ def remote_browser(
 ) -> contextlib.AbstractContextManager[Page]:
     """``with remote_browser() as page:`` — a Playwright Page on a fresh remote browser.
 
-    Takes the options of ``RemoteBrowser`` (checked here, at the call). The browser is stopped
-    on every way out.
+    Takes the options of ``RemoteBrowser`` (checked here, at the call) but ``reconnect``: the
+    one Page it yields would be dead after a reconnect. The browser is stopped on every way out.
     """
+    _no_reconnect("remote_browser", options)
     handle = RemoteBrowser(
         base_url=base_url, api_key=api_key, client=client, playwright=playwright, **options
     )
     return _page_of(handle)
+
+
+def _no_reconnect(caller: str, options: BrowserOptions) -> None:
+    # A reconnect makes new Playwright objects; the one-liner has handed out its Page already.
+    if options.get("reconnect"):
+        block = (
+            "async with AsyncRemoteBrowser" if caller.startswith("async") else "with RemoteBrowser"
+        )
+        raise TypeError(
+            f"{caller}(): reconnect=True needs the handle, whose rb.page is the new Page after "
+            f"a reconnect: use `{block}(reconnect=True) as rb:`"
+        )
 
 
 @contextlib.contextmanager
@@ -751,6 +764,7 @@ def async_remote_browser(
     **options: Unpack[BrowserOptions],
 ) -> contextlib.AbstractAsyncContextManager[AsyncPage]:
     """``async with async_remote_browser() as page:`` — the async twin of remote_browser()."""
+    _no_reconnect("async_remote_browser", options)
     handle = AsyncRemoteBrowser(
         base_url=base_url, api_key=api_key, client=client, playwright=playwright, **options
     )

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,10 +17,11 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.cli import main
-from bu_cdp.cli.output import Progress
+from bu_cdp.cli.output import Progress, Waiting
 from bu_cdp.ledger import Ledger
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -70,10 +72,10 @@ def test_profiles_and_workspaces_round_trip(
 def test_browsers_create_get_stop_and_billing(
     on_server: ServerThread, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
+    code, out, err = run(
         capsys, "browsers", "create", "--screen", "800x600", "--timeout", "3", "--json"
     )
-    assert code == 0
+    assert code == 0 and err == ""  # not a terminal: no wait drawn, only the answer
     browser = json.loads(out)
     assert browser["status"] == "active"
     assert (browser["browserScreenWidth"], browser["browserScreenHeight"]) == (800, 600)
@@ -99,6 +101,19 @@ def test_errors_are_one_line_and_a_non_zero_status(
     code, _, err = run(capsys, "profiles", "list")
     assert code == 1 and err.startswith("bu-cdp: error: 401") and err.count("\n") == 1
     assert "wrong" not in err
+
+
+def test_serve_on_a_taken_port_says_so_and_never_that_it_serves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--port", str(port), "--api-key", "k")
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert "serving" not in err
 
 
 def test_browsers_create_refuses_a_browser_that_would_die_with_the_command(
@@ -239,3 +254,20 @@ def test_download_progress_is_drawn_without_a_known_total() -> None:
     assert "\rdownloading big.bin  512.0 KiB" in drawn  # redrawn as the bytes come
     assert drawn.count("\r") == 3  # once per step, not once per chunk
     assert "%" not in drawn  # no percentage of an unknown total
+
+
+def test_a_wait_is_shown_on_a_terminal_and_erased_after() -> None:
+    screen = Terminal()
+    with Waiting("creating a browser", stream=screen, interval=0.01):
+        wait_until(lambda: screen.getvalue().count("\r") >= 3, 10, "the wait to be redrawn")
+    drawn = screen.getvalue()
+    assert drawn.startswith("\rcreating a browser... 0s")
+    assert drawn.endswith("\r\033[K")  # nothing left on the line for the answer
+    size = len(drawn)
+    time.sleep(0.05)
+    assert len(screen.getvalue()) == size  # and nothing drawn after the block
+
+    piped = io.StringIO()
+    with Waiting("creating a browser", stream=piped, interval=0.01):
+        time.sleep(0.05)
+    assert piped.getvalue() == ""  # a pipe or a log gets only the answer

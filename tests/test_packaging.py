@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import zipfile
 from importlib import metadata, resources
 from pathlib import Path
 
-SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared/spec/browser-use-cloud-v3.openapi.yaml"
+SPEC_NAME = "shared/spec/browser-use-cloud-v3.openapi.yaml"
+# The shared spec's SHA-256, recorded when it was copied: a clone of this repository alone has
+# no ../shared to compare with, and the copy must not drift there either.
+SHARED_SPEC_SHA256 = "ba6467649286c4a44c8d9cdcea8995866a908afa6813d6bbcec2cbc1d89062fc"
 
 
 def test_import_does_not_pull_in_playwright_or_the_server() -> None:
@@ -33,8 +37,12 @@ def test_public_names_resolve_lazily() -> None:
 def test_shipped_spec_is_the_shared_one_unchanged() -> None:
     shipped = resources.files("bu_cdp").joinpath("openapi.yaml").read_bytes()
     assert resources.files("bu_cdp").joinpath("py.typed").is_file()
-    if SHARED_SPEC.exists():  # outside the monorepo checkout only the copy exists
-        assert shipped == SHARED_SPEC.read_bytes()
+    assert hashlib.sha256(shipped).hexdigest() == SHARED_SPEC_SHA256
+    # Where the shared folder is beside a checkout (../shared), the bytes must match it too.
+    for folder in Path(__file__).resolve().parents:
+        shared = folder / SPEC_NAME
+        if shared.is_file():
+            assert shipped == shared.read_bytes(), f"bu_cdp/openapi.yaml differs from {shared}"
 
 
 def test_entry_points() -> None:

@@ -5,6 +5,7 @@ created, an id passed through). Option checks need no server at all.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +36,20 @@ def test_an_unknown_option_is_a_type_error_at_the_call(make: Callable[..., Any])
 def test_async_one_liner_checks_options_at_the_call_too() -> None:
     with pytest.raises(TypeError, match="proxy_country"):
         async_remote_browser(proxy_country="us")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("one_liner", "says"),
+    [
+        (remote_browser_cm, "use `with RemoteBrowser(reconnect=True) as rb:`"),
+        (async_remote_browser, "use `async with AsyncRemoteBrowser(reconnect=True) as rb:`"),
+    ],
+)
+def test_the_one_liners_refuse_reconnect_their_page_would_not_follow(
+    one_liner: Callable[..., Any], says: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(says)):
+        one_liner(reconnect=True)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bu_cdp._effects import run_sync
-from bu_cdp.cli.output import Output, Progress, ProgressReader
+from bu_cdp.cli.output import Output, Progress, ProgressReader, Waiting
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.ledger import ledger_path, stop_leaked
@@ -97,7 +97,9 @@ def _browsers_create(args: argparse.Namespace, out: Output) -> int:
                 "would stop when the command ends: use `bu-cdp open`, or run `bu-cdp serve` and "
                 "set BU_CDP_BASE_URL and BROWSER_USE_API_KEY"
             )
-        out.record(client.browsers.create(**browser_fields(client, plan)), BROWSER_FIELDS)
+        with Waiting("creating a browser"):
+            browser = client.browsers.create(**browser_fields(client, plan))
+        out.record(browser, BROWSER_FIELDS)
     return 0
 
 
@@ -116,8 +118,9 @@ def _browsers_stop(args: argparse.Namespace, out: Output) -> int:
         usage_error(args, "give a browser ID, or --leaked")
     if args.include_kept or args.dry_run or args.all_servers:
         usage_error(args, "--include-kept, --dry-run and --all-servers go with --leaked")
-    with client_for(args) as client:
-        out.record(client.browsers.stop(args.id), BROWSER_FIELDS)
+    with client_for(args) as client, Waiting(f"stopping browser {args.id}"):
+        browser = client.browsers.stop(args.id)
+    out.record(browser, BROWSER_FIELDS)
     return 0
 
 

@@ -20,7 +20,7 @@ from bu_cdp.cli.api import (
     browser_plan,
     client_for,
 )
-from bu_cdp.cli.output import Output
+from bu_cdp.cli.output import Output, Waiting
 from bu_cdp.models import Browser
 
 POLL_SECONDS = 2.0
@@ -31,7 +31,8 @@ def _open(args: argparse.Namespace, out: Output) -> int:
     # SIGTERM (a `kill`, a CI cancel) and SIGHUP (the terminal closed) end the wait like
     # Ctrl-C, so the browser is stopped.
     with client_for(args) as client, _exits.sigterm_interrupts(hangup=True):
-        browser = client.browsers.create(**browser_fields(client, plan))
+        with Waiting("creating a browser"):
+            browser = client.browsers.create(**browser_fields(client, plan))
         browser_id = str(browser.id)
         where = client.target
         # Like a RemoteBrowser's: stopped at interpreter exit if this goes wrong, and written

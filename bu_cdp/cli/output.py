@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
@@ -96,6 +98,41 @@ class Progress:
         if self.live:
             self.stream.write("\r\033[K")
         print(f"{self.label}: {_size(done)}", file=self.stream)
+
+
+class Waiting:
+    """``with Waiting("creating a browser"):`` shows ``creating a browser... 3s`` on stderr,
+    redrawn each second and erased when the block ends, when stderr is a terminal; a wait in
+    a queue plus a Chromium launch can take a while, and silence looks like a hang. Into a
+    pipe or a log it writes nothing: the answer that follows says it all."""
+
+    def __init__(self, label: str, stream: IO[str] | None = None, interval: float = 1.0) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self._done = threading.Event()
+        self._drawer: threading.Thread | None = None
+
+    def _draw(self) -> None:
+        started = time.monotonic()
+        while True:
+            self.stream.write(f"\r{self.label}... {time.monotonic() - started:.0f}s ")
+            self.stream.flush()
+            if self._done.wait(self.interval):
+                return
+
+    def __enter__(self) -> Waiting:
+        if self.stream.isatty():
+            self._drawer = threading.Thread(target=self._draw, name="bu-cdp-waiting", daemon=True)
+            self._drawer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._drawer is not None:
+            self._done.set()
+            self._drawer.join()
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 def _size(count: int) -> str:

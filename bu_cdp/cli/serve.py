@@ -53,9 +53,12 @@ def _serve(args: argparse.Namespace) -> int:
     from bu_cdp.server.serve import serve
 
     config = server_config(args)
-    print(f"bu-cdp: serving the v3 API at http://{args.host}:{args.port}/api/v3", file=sys.stderr)
-    serve(config)
+    serve(config, listening=_say_serving)
     return 0
+
+
+def _say_serving(base_url: str) -> None:
+    print(f"bu-cdp: serving the v3 API at {base_url}", file=sys.stderr, flush=True)
 
 
 def _proxies(args: argparse.Namespace) -> dict[str, str]:

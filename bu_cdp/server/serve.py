@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from bu_cdp.errors import ConfigurationError
 from bu_cdp.server import splice
 from bu_cdp.server.app import create_app
 from bu_cdp.server.config import ServerConfig
@@ -80,6 +82,22 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(config: ServerConfig) -> None:
-    """Run in the foreground until SIGINT/SIGTERM; every browser is stopped on the way out."""
-    uvicorn.Server(uvicorn_config(config)).run()
+def serve(config: ServerConfig, listening: Callable[[str], None] | None = None) -> None:
+    """Run in the foreground until SIGINT/SIGTERM; every browser is stopped on the way out.
+
+    The port is bound first (``ConfigurationError`` if it is taken), so ``listening`` is told
+    the real address, port 0 resolved, before anything is served.
+    """
+    try:
+        sock = bind(config.host, config.port)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ConfigurationError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
+    try:
+        config.port = sock.getsockname()[1]
+        if listening is not None:
+            listening(f"http://{config.host}:{config.port}/api/v3")
+        uvicorn.Server(uvicorn_config(config)).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,12 +1,12 @@
-"""``bu-cdp serve`` in a process of its own, as a user runs it, on a free port."""
+"""``bu-cdp serve`` in a process of its own, as a user runs it, on a port it picks."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -19,14 +19,6 @@ import httpx
 from tests.support.waiting import wait_until
 
 LOG_NAME = "serve.log"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the OS picks it; free again once closed here)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -62,20 +54,25 @@ def _log_tail(log: Path) -> str:
         return ""
 
 
+SERVING = re.compile(rb"serving the v3 API at (http://\S+)/api/v3")
+
+
 @contextlib.contextmanager
 def serve_process(
     *flags: str, tmpdir: Path, env: Mapping[str, str] | None = None, seconds: float = 60
 ) -> Iterator[ServedProcess]:
-    """``bu-cdp serve *flags``, answering /health, stopped on leaving.
+    """``bu-cdp serve --port 0 *flags``, answering /health, stopped on leaving.
 
-    ``tmpdir`` is its TMPDIR: its browsers' work folders go there (keep it short, Chromium
-    puts a unix socket in it), and its log, ``serve.log``. ``env`` adds to the environment
+    The port is the one the server says it bound (no race for a "free" port). ``tmpdir`` is
+    its TMPDIR: its browsers' work folders go there (keep it short, Chromium puts a unix
+    socket in it), and its log, ``serve.log``. ``env`` adds to the environment
     (``BU_CDP_HOME``, say). On leaving, a server still running gets SIGTERM and the time to
     stop its browsers; one that will not stop is killed.
     """
-    port, key = free_port(), secrets.token_urlsafe(16)
-    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", str(port), "--api-key", key]
+    key = secrets.token_urlsafe(16)
+    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", "0", "--api-key", key]
     log_path = tmpdir / LOG_NAME
+    start = log_path.stat().st_size if log_path.exists() else 0  # the log may be shared
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [*command, *flags],
@@ -83,13 +80,18 @@ def serve_process(
             stdout=log,  # uvicorn's access log goes to stdout
             stderr=log,
         )
-    served = ServedProcess(process, f"http://127.0.0.1:{port}", key)
+    served = ServedProcess(process, "", key)
 
     def healthy() -> bool:
         if process.poll() is not None:
             raise AssertionError(
                 f"bu-cdp serve exited with {process.returncode}: {_log_tail(log_path)}"
             )
+        if not served.url:
+            said = SERVING.search(log_path.read_bytes()[start:])
+            if said is None:
+                return False
+            served.url = said.group(1).decode()
         with contextlib.suppress(httpx.HTTPError):
             return httpx.get(served.url + "/health", timeout=1).status_code == 200
         return False
