@@ -6,12 +6,15 @@ then asks the API whether every one of them was stopped.
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,6 +23,7 @@ import pytest
 from bu_cdp import BrowserUse
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
+from tests.support.proxy import AuthProxy
 
 INI = """
 [pytest]
@@ -273,6 +277,86 @@ def test_options_markers_and_module_scope(
     assert_all_stopped(api, [first, other])
     # --bu-screenshot on: a screenshot of every test that had a browser, passed or not.
     assert len(list((pytester.path / "test-results").glob("*/screenshot.png"))) == 3
+
+
+PROFILE_THROUGH_A_COUNTRY_PROXY = """
+def test_logs_in(remote_browser_handle):
+    record(remote_browser_handle)
+    page = remote_browser_handle.page
+    page.goto(URL + "/login?user=zoe")
+    assert page.title() == "Logged in"
+
+def test_still_logged_in_on_another_browser(remote_browser_handle):
+    record(remote_browser_handle)
+    page = remote_browser_handle.page
+    page.goto(URL + "/whoami")
+    assert page.title() == "zoe"  # the cookie the first browser left in the profile
+"""
+
+
+def test_profile_and_proxy_country_options_reach_real_browsers(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    make_server: Callable[..., ServerThread],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The profile (ini) and the proxy country (command line) reach every browser of the run:
+    a fresh browser per test, both on the profile, both through the country's real proxy."""
+    with AuthProxy("plugin-user", secrets.token_urlsafe(12)) as upstream:
+        proxied = make_server(proxies={"us": upstream.url()})
+        api = point_at(proxied, monkeypatch)
+        name = f"plugin-{uuid.uuid4().hex[:8]}"
+        with BrowserUse(base_url=api["base_url"], api_key=api["api_key"]) as client:
+            profile = client.profiles.create(name)  # a name must exist to be found
+        inner(pytester, pages, PROFILE_THROUGH_A_COUNTRY_PROXY, f"bu_profile = {name}")
+        result = run(pytester, "--bu-proxy-country", "us")
+        result.assert_outcomes(passed=2)
+        ids = [line[0] for line in recorded(pytester)]
+        assert len(set(ids)) == 2
+        for browser_id in ids:
+            request = proxied.manager.get(browser_id).request
+            assert (request.profile_id, request.proxy_country_code) == (profile.id, "us")
+        for path in ("/login?user=zoe", "/whoami"):
+            seen = upstream.saw("GET", pages.url + path)
+            assert seen and all(s.authorized for s in seen), (path, upstream.seen)
+        assert_all_stopped(api, ids)
+
+
+SESSION_FIRST_MODULE = """
+def test_in_the_first_module(remote_browser_handle):
+    record(remote_browser_handle)
+    remote_browser_handle.page.goto(URL + "/login?user=ann")
+"""
+
+SESSION_SECOND_MODULE = """
+def test_in_the_second_module(remote_browser_handle, bu_client):
+    record(remote_browser_handle)
+    assert bu_client.browsers.get(remote_browser_handle.id).status == "active"
+    assert len(remote_browser_handle.browser.contexts) == 2  # the first test's was closed
+    remote_browser_handle.page.goto(URL + "/whoami")
+    assert remote_browser_handle.page.title() == "anonymous"
+"""
+
+
+def test_session_scope_shares_one_browser_across_modules_and_stops_it(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    make_server: Callable[..., ServerThread],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own = make_server()  # a server of its own: "no active browser left" means this run's
+    api = point_at(own, monkeypatch)
+    pytester.makeini(INI.format(extra=""))
+    record = RECORD.format(url=pages.url)
+    pytester.makepyfile(
+        test_first=record + SESSION_FIRST_MODULE, test_second=record + SESSION_SECOND_MODULE
+    )
+    result = run(pytester, "--bu-scope", "session")
+    result.assert_outcomes(passed=2)
+    ids = [line[0] for line in recorded(pytester)]
+    assert len(ids) == 2 and len(set(ids)) == 1, ids
+    assert_all_stopped(api, ids)
+    assert own.manager.active() == []
 
 
 XDIST = """
