@@ -6,9 +6,11 @@ with Retry-After, and 501. So are refused connections: a real closed port, and a
 comes up on it.
 
 An httpx MockTransport answers only what no local part produces on demand: 400 (the local
-server answers a malformed request with 422), 418, the 5xx statuses 500, 502, 503 and 504 (a
-5xx from the local server is a bug, never something to provoke), and read timeouts that come
-at once, attempt after attempt, so the retry rules around them are seen without waiting.
+server answers a malformed request with 422), 403 (its API answers a bad key with 401; its
+403s are for CDP addresses, which the client never asks for), 418, the 5xx statuses 500,
+502, 503 and 504 (a 5xx from the local server is a bug, never something to provoke), and
+read timeouts that come at once, attempt after attempt, so the retry rules around them are
+seen without waiting.
 """
 
 from __future__ import annotations
@@ -300,6 +302,7 @@ def test_request_timeout_bounds_the_whole_call_retries_included() -> None:
     ("status", "error"),
     [
         (400, errors.BadRequestError),
+        (403, errors.AuthenticationError),
         (418, errors.APIError),
         (500, errors.ServerError),
         (502, errors.ServerError),

@@ -7,6 +7,7 @@ Real Chromium through the real local server over real HTTP and WebSocket.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import socket
@@ -24,6 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from bu_cdp import AsyncBrowserUse, AsyncRemoteBrowser, BrowserUse, RemoteBrowser
 from bu_cdp.errors import BrowserConnectError
 from bu_cdp.server.thread import ServerThread
+from tests.support.forwarder import TcpForwarder
 from tests.support.pages import PageServer
 
 SIZE = "[innerWidth, innerHeight]"
@@ -140,6 +142,54 @@ def test_a_connect_to_a_browser_that_never_comes_up_fails_within_the_bound(
     assert caught.value.__cause__ is None  # no chained error carrying the address either
     with BrowserUse(**api) as client:  # and the browser nobody could use is stopped
         assert client.browsers.get(browser_id).status == "stopped"
+
+
+class OpenOnFirstRetry(logging.Handler):
+    """Opens the forwarder a while after the first "retrying" line, so the connect is
+    certainly refused at first (however slow the create) and then refused again for a while."""
+
+    def __init__(self, forwarder: TcpForwarder, seconds: float) -> None:
+        super().__init__(logging.DEBUG)
+        self.forwarder, self.seconds = forwarder, seconds
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "retrying" in record.getMessage():
+            self.forwarder.open_after(self.seconds)  # the first call starts the one timer
+
+
+@pytest.mark.timeout(60)
+def test_a_connect_retries_with_backoff_until_the_browser_is_reachable(
+    make_server: Callable[..., ServerThread], pages: PageServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The server hands out CDP addresses on the forwarder's port, which refuses connections
+    # (as a browser still coming up does) until it opens, 1.5 s after the first refusal.
+    with TcpForwarder() as forwarder:
+        server = make_server(public_url=f"http://127.0.0.1:{forwarder.port}")
+        forwarder.target_port = server.config.port
+        opener = OpenOnFirstRetry(forwarder, 1.5)
+        logger = logging.getLogger("bu_cdp")
+        logger.addHandler(opener)
+        try:
+            with caplog.at_level(logging.DEBUG, logger="bu_cdp"):
+                with RemoteBrowser(
+                    connect_timeout=30, base_url=server.base_url, api_key=server.config.api_key
+                ) as rb:
+                    rb.page.goto(pages.url + "/about")
+                    assert rb.page.title() == "About us"
+                    assert rb.cdp_url and f"127.0.0.1:{forwarder.port}/" in rb.cdp_url
+        finally:
+            logger.removeHandler(opener)
+        assert forwarder.opened_at is not None and forwarder.accepted >= 1
+    ours = [r for r in caplog.records if r.name == "bu_cdp"]
+    retries = [r.created for r in ours if "failed, retrying" in r.getMessage()]
+    connected = [r.created for r in ours if r.getMessage().startswith("connected to browser")]
+    assert len(retries) >= 2, f"refused for 1.5 s, yet retried only {len(retries)} time(s)"
+    assert len(connected) == 1 and connected[0] > retries[-1]
+    # Backoff: between attempts a pause of 0.2 s, then 0.4 s, 0.8 s... (the lines come from
+    # time.time(), the pauses from the monotonic clock: a little slack).
+    gaps = [later - earlier for earlier, later in itertools.pairwise(retries)]
+    for n, gap in enumerate(gaps):
+        assert gap >= 0.2 * 2**n - 0.02, f"retry gaps {gaps}: no backoff"
 
 
 def test_reconnects_once_when_the_cdp_socket_drops(

@@ -1,7 +1,9 @@
-"""Workspaces: streamed uploads, listing, size, download, delete, and paths kept inside."""
+"""Workspaces: streamed uploads (by the server and by the client), listing, size, download,
+delete, and paths kept inside."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ import pytest
 
 from bu_cdp import BrowserUse, errors
 from bu_cdp.server.thread import ServerThread
+from tests.support.serving import serve_process
 
 KEY_HEADER = "X-Browser-Use-API-Key"
 
@@ -241,3 +244,52 @@ def test_an_upload_streams_to_disk_without_being_held_in_memory(
     assert answer.status_code == 200, answer.text
     assert answer.json()["files"][0]["size"] == size
     assert peak < size / 4, f"the server held {peak} bytes of a {size}-byte upload"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def test_the_client_streams_a_large_path_or_file_object_without_reading_it_whole(
+    tmp_path: Path,
+) -> None:
+    size, chunk = 48 << 20, 1 << 20
+    big = tmp_path / "big.bin"
+    with big.open("wb") as out:  # written a block at a time, each block its own
+        for n in range(size // chunk):
+            out.write(n.to_bytes(4, "big") * (chunk // 4))
+    data_dir = tmp_path / "data"
+    # The server in a process of its own: tracemalloc then counts the client's memory alone.
+    with serve_process("--data-dir", str(data_dir), tmpdir=tmp_path) as served:
+        with BrowserUse(base_url=served.api_url, api_key=served.api_key) as client:
+            workspace_id = client.workspaces.create("big").id or ""
+            client.workspaces.upload(workspace_id, b"warm", filename="warm.txt")  # imports
+            peaks: dict[str, int] = {}
+            tracemalloc.start()
+            try:
+                with big.open("rb") as stream:
+                    answer = client.workspaces.upload(workspace_id, stream, prefix="object")
+                peaks["file object"] = tracemalloc.get_traced_memory()[1]
+                tracemalloc.reset_peak()
+                client.workspaces.upload(workspace_id, big, prefix="path")
+                peaks["path"] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            first = answer["files"][0]
+            assert (first["path"], first["size"]) == ("object/big.bin", size)
+            files = client.workspaces.files(workspace_id)
+            assert [(f.path, f.size) for f in files] == [
+                ("object/big.bin", size),
+                ("path/big.bin", size),
+                ("warm.txt", 4),
+            ]
+            assert client.workspaces.size(workspace_id).bytes == 2 * size + 4
+    for where, peak in peaks.items():
+        assert peak < 8 << 20, f"the client held {peak} bytes of a {size}-byte {where} upload"
+    stored = data_dir / "workspaces" / workspace_id / "files"
+    for name in ("object", "path"):
+        assert _sha256(stored / name / "big.bin") == _sha256(big)  # every byte, in order
