@@ -2,9 +2,10 @@
 
     python recipes/persistent_login.py [--profile NAME]
 
-The first browser logs in on a demo site (served from this machine, offline) and is stopped;
-its cookies are saved in the profile. A second, brand-new browser with the same profile is
-still logged in. Run it again and the first step finds the login already there.
+The first browser logs in on a demo site and is stopped; its cookies are saved in the profile.
+A second, brand-new browser with the same profile is still logged in. Run it again and the
+first step finds the login already there. The demo site is served from this machine
+(offline); when the browsers run elsewhere (the hosted API), httpbin.org plays its part.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _demo_site import demo_site
+from _demo_site import demo_urls
+from playwright.sync_api import Page
 
 from bu_cdp import remote_browser
+
+
+def logged_in_as(page: Page, whoami: str) -> str | None:
+    """Who the site thinks we are: it answers with the cookies the browser sent it."""
+    response = page.goto(whoami)
+    assert response is not None
+    user: str | None = response.json()["cookies"].get("user")
+    return user
 
 
 def main(argv: list[str]) -> int:
@@ -24,13 +34,12 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv[1:])
 
-    with demo_site() as site:
+    with demo_urls() as site:
         # 1. Log in. create_profile=True makes the profile the first time the name is used.
         with remote_browser(profile=args.profile, create_profile=True) as page:
-            page.goto(f"{site}/whoami")
-            before = page.locator("#user").inner_text()
-            if before.startswith("nobody"):
-                page.goto(f"{site}/login?user=ada")  # sets a session cookie, as a login form does
+            before = logged_in_as(page, site.whoami)
+            if before is None:
+                page.goto(site.login)  # sets a login cookie, as a login form does
                 print("browser 1: logged in as ada")
             else:
                 print(f"browser 1: already logged in as {before} (the profile remembered)")
@@ -38,8 +47,7 @@ def main(argv: list[str]) -> int:
 
         # 2. A new browser with the same profile: the cookie is still there.
         with remote_browser(profile=args.profile) as page:
-            page.goto(f"{site}/whoami")
-            user = page.locator("#user").inner_text()
+            user = logged_in_as(page, site.whoami) or "nobody (not logged in)"
             print(f"browser 2: the site says you are {user!r}")
     return 0 if user == "ada" else 1
 

@@ -5,8 +5,8 @@
 Opens a browser without a proxy and one with it, and prints what an "address" page reports
 for each. The proxy's password goes to the API in the request body, never on a command line
 Chromium can see: the local server hands it to a private forwarder (see docs/proxies.md).
-Without a URL it asks a page of the demo site served from this machine; against the hosted
-API give a public one, for example https://api.ipify.org.
+Without a URL it asks a page of the demo site served from this machine (offline); when the
+browsers run elsewhere (the hosted API), https://api.ipify.org.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from _demo_site import demo_site
+from _demo_site import demo_urls
 
 from bu_cdp import remote_browser
 
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
         options["custom_proxy"] = custom_proxy(args.proxy)
 
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(demo_site()) + "/ip"
+        url = args.url or stack.enter_context(demo_urls()).ip
         print(f"direct:        {seen_address(url)}")
         if options:
             print(f"through proxy: {seen_address(url, **options)}")

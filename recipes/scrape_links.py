@@ -2,8 +2,8 @@
 
     python recipes/scrape_links.py [URL] [OUT.json]
 
-Without a URL it scrapes a small demo site served from this machine (offline). Against the
-hosted API, give a public URL: a cloud browser cannot reach your machine.
+Without a URL it scrapes a small demo site served from this machine (offline); when the
+browsers run elsewhere (the hosted API), https://example.com, since they cannot reach yours.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from _demo_site import demo_site
+from _demo_site import demo_urls
 
 from bu_cdp import remote_browser
 
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     out = Path(argv[2] if len(argv) > 2 else "out/links.json").resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        url = argv[1] if len(argv) > 1 else stack.enter_context(demo_site())
+        url = argv[1] if len(argv) > 1 else stack.enter_context(demo_urls()).home
         result = scrape(url)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{len(result['links'])} links from {result['title']!r} saved to {out}")  # type: ignore[arg-type]

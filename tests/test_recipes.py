@@ -3,19 +3,28 @@
 The screenshot recipe runs on the embedded default, as `make demo` does; the others are
 pointed at the suite's server through BU_CDP_BASE_URL and BROWSER_USE_API_KEY, which is the
 same code path a user takes with `bu-cdp serve`, and saves starting a server per recipe.
+What the hosted API would change (public demo URLs, no download route) is tested in-process,
+without the network.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
 import pytest
 
+import bu_cdp.embedded
+from bu_cdp.client._resources import Workspaces
+from bu_cdp.errors import NotFoundError
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.proxy import AuthProxy
@@ -42,6 +51,20 @@ def _run(
 
 def _recipe(name: str) -> str:
     return str(RECIPES / name)
+
+
+def _recipe_module(name: str) -> ModuleType:
+    """A recipe loaded into this process, for the tests that change what it talks to."""
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", RECIPES / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def _must_not_start() -> NoReturn:
+    raise AssertionError("choosing the demo URLs started something")
 
 
 def test_screenshot_on_the_embedded_default(tmp_path: Path) -> None:
@@ -87,7 +110,11 @@ def test_parallel_crawl(tmp_path: Path, server: ServerThread) -> None:
     results = json.loads(done.stdout)
     assert [r["h1"] for r in results] == ["Teapot", "Mug", "Kettle", "Strainer", "About"]
     assert len({r["browser"] for r in results}) == 5  # a fresh browser per page
-    assert "at most 2 browsers at once" in done.stderr
+    # The peak the recipe counted from its own browsers, not the argument echoed: five pages
+    # all start at once, so without the semaphore it would be 5; with it, exactly the bound.
+    peak = re.search(r"at most (\d+) browsers at once \(--concurrency 2\)", done.stderr)
+    assert peak, done.stderr
+    assert int(peak[1]) == 2
 
 
 def test_persistent_login_twice(tmp_path: Path, server: ServerThread) -> None:
@@ -106,6 +133,60 @@ def test_workspace_files(tmp_path: Path, server: ServerThread) -> None:
     assert "data/report.csv" in done.stdout and "notes.txt" in done.stdout
     assert "total: 42 bytes" in done.stdout
     assert "identical" in done.stdout and "workspace deleted" in done.stdout
+
+
+def test_workspace_files_where_there_is_no_download(
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As on the hosted API: the download route answers 404. One line says so; no traceback."""
+
+    def no_such_route(*args: object, **kwargs: object) -> None:
+        raise NotFoundError("Not Found", status_code=404)
+
+    monkeypatch.setattr(Workspaces, "download", no_such_route)
+    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
+    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
+    assert _recipe_module("workspace_files").main() == 0
+    out = capsys.readouterr().out
+    assert "this API has no download" in out
+    assert "files() and size() match the uploads" in out and "workspace deleted" in out
+
+
+def test_demo_urls_are_public_when_the_browsers_run_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    demo = _recipe_module("_demo_site")
+    monkeypatch.setattr(demo, "demo_site", _must_not_start)  # no local site: it is unreachable
+    monkeypatch.setattr(bu_cdp.embedded, "embedded_server", _must_not_start)
+    monkeypatch.setenv("BROWSER_USE_API_KEY", "bu_test")
+    monkeypatch.setenv("BU_CDP_BASE_URL", "https://api.example.test/api/v3")
+    assert not demo.browsers_run_here()
+    with demo.demo_urls() as urls:
+        assert urls is demo.PUBLIC
+        assert urls.home == "https://example.com"
+        assert all(url.startswith("https://") for url in urls.pages)
+        assert len(urls.pages) > 3  # more pages than parallel_crawl's default bound
+    # The hosted API itself (a key, no base URL) is elsewhere too.
+    monkeypatch.delenv("BU_CDP_BASE_URL")
+    assert not demo.browsers_run_here()
+
+
+def test_demo_urls_are_local_when_the_browsers_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = _recipe_module("_demo_site")
+    monkeypatch.setattr(bu_cdp.embedded, "embedded_server", _must_not_start)
+    # The embedded default (neither variable set): decided without starting it.
+    monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
+    monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
+    assert demo.browsers_run_here()
+    with demo.demo_urls() as urls:
+        assert urls.home.startswith("http://127.0.0.1:")
+        assert urls.ip == urls.home + "/ip"
+    # A server at a loopback address is on this machine too.
+    for base in ("http://127.0.0.1:8000/api/v3", "http://localhost:8000", "http://[::1]:9"):
+        monkeypatch.setenv("BU_CDP_BASE_URL", base)
+        assert demo.browsers_run_here(), base
+    monkeypatch.setenv("BU_CDP_BASE_URL", "http://10.0.0.7:8000")  # another machine
+    assert not demo.browsers_run_here()
 
 
 def test_agent_task_explains_the_local_501(tmp_path: Path, server: ServerThread) -> None:
