@@ -218,6 +218,21 @@ def test_session_status_known_and_unknown() -> None:
     assert unknown.live_url == "https://l"
 
 
+def test_a_list_answer_is_read_as_an_array_or_as_one_page_of_a_paged_object() -> None:
+    # The spec answers lists as arrays; the hosted API pages some of them in an object.
+    file = {"path": "in/a.csv", "size": 3}
+    answers = iter([[file], {"files": [file], "nextCursor": None, "hasMore": False}, {"x": 1}])
+    with BrowserUse(
+        api_key="k",
+        base_url="https://api.test/api/v3",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=next(answers))),
+    ) as client:
+        assert [f.path for f in client.workspaces.files("w1")] == ["in/a.csv"]
+        assert [f.size for f in client.workspaces.files("w1")] == [3]
+        with pytest.raises(ValueError, match="GET /workspaces/w1/files: expected a list"):
+            client.workspaces.files("w1")
+
+
 @pytest.mark.parametrize("model", [models.Workspace, models.Profile])
 def test_created_at_in_both_spellings(model: type[models.ApiModel]) -> None:
     for key in ("created_at", "createdAt"):

@@ -78,10 +78,26 @@ class Resource(Generic[D]):
     ) -> Flow[builtins.list[M]]:
         request = ApiRequest("GET", path, params=params, timeout=timeout)
         response = yield from send(self._io, request)
-        return [model.model_validate(item) for item in response.json()]
+        return [model.model_validate(item) for item in _items(response.json(), path)]
 
     def _delete(self, path: str, *, timeout: float | None = None) -> Flow[None]:
         yield from send(self._io, ApiRequest("DELETE", path, timeout=timeout))
+
+
+def _items(body: Any, path: str) -> builtins.list[Any]:
+    """A list answer: a JSON array, as the spec has it, or read tolerantly, an object with one
+    array field, as a paged list comes (``{"files": [...], "nextCursor": ..., "hasMore": ...}``:
+    this page's items)."""
+    if isinstance(body, list):
+        return body
+    arrays = (
+        [value for value in body.values() if isinstance(value, list)]
+        if isinstance(body, dict)
+        else []
+    )
+    if len(arrays) != 1:
+        raise ValueError(f"GET {path}: expected a list of items, got {type(body).__name__}")
+    return arrays[0]
 
 
 class endpoint(Generic[P, T]):
