@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import secrets
 import socket
+import struct
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -208,7 +211,9 @@ def test_credentials_appear_in_no_process_list_api_answer_or_log(
         _assert_no_secret(process.cmdline, f"the command line of process {process.pid}")
         _assert_no_secret(process.environ, f"the environment of process {process.pid}")
     main_cmdline = (Path("/proc") / str(managed.process.pid) / "cmdline").read_bytes()
-    assert b"--proxy-server=http://127.0.0.1:" in main_cmdline  # its own forwarder
+    # Its own forwarder: plain http over SOCKS5, the rest through CONNECT.
+    assert b"--proxy-server=http=socks5://127.0.0.1:" in main_cmdline
+    assert b";https=http://127.0.0.1:" in main_cmdline
     assert b"--proxy-bypass-list=<-loopback>" in main_cmdline
 
     _assert_no_secret(custom.text, "the create answer")
@@ -268,7 +273,18 @@ def test_code_without_a_proxy_gets_422_listing_the_configured_codes(proxied: Ser
 # -- failures are clear, and quick ----------------------------------------------------------
 
 
-def test_wrong_credentials_fail_pages_with_a_proxy_error(
+def _goto_fails_naming_the_proxy(page: Page, url: str) -> str:
+    """``page.goto(url)`` raises at once, and its message says proxy; the message."""
+    started = time.monotonic()
+    with pytest.raises(PlaywrightError) as raised:
+        page.goto(url, timeout=15_000)  # a hang would raise too, but say "Timeout"
+    message = str(raised.value).splitlines()[0]
+    assert "proxy" in message.lower(), message
+    assert time.monotonic() - started < 10, message
+    return message
+
+
+def test_wrong_credentials_fail_navigations_with_a_proxy_error(
     browser_of: Any,
     upstream: AuthProxy,
     pages: PageServer,
@@ -278,32 +294,41 @@ def test_wrong_credentials_fail_pages_with_a_proxy_error(
 ) -> None:
     answer = browser_of({"proxy_country_code": "de"})  # the upstream refuses its password
     page = _page(pw, answer)
-    response = page.goto(pages.url + "/about?wrong-password", timeout=15_000)
-    assert response is not None and response.status == 502
-    assert "proxy error" in page.title() and "refused the credentials" in page.title()
-    assert upstream.saw("GET", pages.url + "/about?wrong-password")  # it was asked, and said no
+    # Chromium has no other proxy error for plain http (see docs/proxies.md).
+    message = _goto_fails_naming_the_proxy(page, pages.url + "/about?wrong-password")
+    assert "net::ERR_PROXY_CONNECTION_FAILED" in message
     assert not _authorized(upstream, "GET", pages.url + "/about?wrong-password")
 
     secure = _page(pw, answer, https=True)
-    with pytest.raises(PlaywrightError, match="ERR_TUNNEL_CONNECTION_FAILED"):
-        secure.goto(tls_pages.url + "/about?wrong-password", timeout=15_000)
-    assert any("refused the credentials" in line for line in server_log)
+    message = _goto_fails_naming_the_proxy(secure, tls_pages.url + "/about?wrong-password")
+    assert "net::ERR_PROXY_AUTH_UNSUPPORTED" in message
+    target = tls_pages.url.removeprefix("https://")
+    assert any(not seen.authorized for seen in upstream.saw("CONNECT", target))  # it said no
+
+    # The reason is in the server's log, without the password.
+    assert any("refused the credentials (HTTP 407)" in line for line in server_log)
     assert not any("not-the-password" in line for line in server_log)
 
 
-def test_unreachable_proxy_fails_pages_at_once_with_a_proxy_error(
-    browser_of: Any, pages: PageServer, tls_pages: TlsPageServer, pw: Playwright
+def test_unreachable_proxy_fails_navigations_at_once_with_a_proxy_error(
+    browser_of: Any,
+    pages: PageServer,
+    tls_pages: TlsPageServer,
+    closed_port: int,
+    server_log: list[str],
+    pw: Playwright,
 ) -> None:
     answer = browser_of({"proxy_country_code": "FR"})  # nothing listens at its port
     page = _page(pw, answer)
-    response = page.goto(pages.url + "/", timeout=15_000)
-    assert response is not None and response.status == 502
-    assert "could not connect to the upstream proxy" in page.title()
-    assert "Connection refused" in page.title()
+    message = _goto_fails_naming_the_proxy(page, pages.url + "/")
+    assert "net::ERR_PROXY_CONNECTION_FAILED" in message
 
     secure = _page(pw, answer, https=True)
-    with pytest.raises(PlaywrightError, match="ERR_TUNNEL_CONNECTION_FAILED"):
-        secure.goto(tls_pages.url + "/", timeout=15_000)
+    message = _goto_fails_naming_the_proxy(secure, tls_pages.url + "/")
+    assert "net::ERR_PROXY_CONNECTION_FAILED" in message
+
+    reason = f"could not connect to the upstream proxy 127.0.0.1:{closed_port}: Connection refused"
+    assert any(reason in line for line in server_log)
 
 
 # -- checking what users send -----------------------------------------------------------------
@@ -473,3 +498,94 @@ async def _silent_upstream() -> None:
         server.close()
     assert answer.startswith(b"HTTP/1.1 504")
     assert b"did not answer within 0.2s" in answer
+
+
+# -- the forwarder on its own: what Chromium is told when the upstream fails -----------------
+
+
+async def _socks_connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int]:
+    """A SOCKS5 CONNECT to site.example:8080 through the forwarder: streams and reply code."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    host = b"site.example"
+    greeting, request = b"\x05\x01\x00", b"\x05\x01\x00\x03" + bytes([len(host)]) + host
+    writer.write(greeting + request + struct.pack("!H", 8080))
+    await writer.drain()
+    assert await reader.readexactly(2) == b"\x05\x00"  # no authentication
+    reply = await reader.readexactly(10)
+    return reader, writer, reply[1]
+
+
+def test_forwarder_fails_the_connection_itself_when_the_upstream_is_unreachable(
+    closed_port: int,
+) -> None:
+    _run(lambda: _unreachable_upstream(closed_port))
+
+
+async def _unreachable_upstream(closed_port: int) -> None:
+    forwarder = ProxyForwarder(Upstream("127.0.0.1", closed_port))
+    await forwarder.start()
+    try:
+        # Plain http: the SOCKS handshake fails, so Chromium tries its fallback, the dead port.
+        _, writer, code = await _socks_connect(forwarder.port)
+        assert code != 0
+        writer.close()
+        assert f"socks5://127.0.0.1:{forwarder.dead_port}" in forwarder.proxy_server
+
+        # A tunnel: a reset, not an answer, so Chromium falls back the same way.
+        reader, writer = await asyncio.open_connection("127.0.0.1", forwarder.port)
+        writer.write(b"CONNECT site.example:443 HTTP/1.1\r\nHost: site.example:443\r\n\r\n")
+        with pytest.raises(ConnectionResetError):
+            await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        await forwarder.close()
+
+
+def test_forwarder_turns_a_407_into_errors_that_cannot_wait_for_credentials() -> None:
+    _run(_refusing_upstream)
+
+
+async def _refusing_upstream() -> None:
+    seen: list[str] = []  # the request lines the upstream got
+
+    async def refusing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                seen.append(head.decode().split("\r\n")[0])
+                writer.write(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="t"\r\nContent-Length: 0\r\n\r\n'
+                )
+                await writer.drain()
+
+    server = await asyncio.start_server(refusing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    forwarder = ProxyForwarder(Upstream("127.0.0.1", port, "u", "wrong"))
+    await forwarder.start()
+    try:
+        # Plain http: the request goes upstream with the whole URL; the 407 becomes a 421,
+        # which Chromium sends once more, on a new connection ...
+        reader, writer, code = await _socks_connect(forwarder.port)
+        assert code == 0
+        writer.write(b"GET /page?q=1 HTTP/1.1\r\nHost: site.example:8080\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 421 ")
+        assert b"refused the credentials (HTTP 407)" in answer
+        assert seen == ["GET http://site.example:8080/page?q=1 HTTP/1.1"]
+        # ... whose handshake now fails, without asking the upstream again.
+        _, writer, code = await _socks_connect(forwarder.port)
+        assert code != 0
+        writer.close()
+        assert len(seen) == 1
+
+        # A tunnel: a 407 without Proxy-Authenticate, so Chromium has nothing to wait for.
+        reader, writer = await asyncio.open_connection("127.0.0.1", forwarder.port)
+        writer.write(b"CONNECT site.example:443 HTTP/1.1\r\nHost: site.example:443\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 407 ")
+        assert b"proxy-authenticate" not in answer.lower()
+    finally:
+        await forwarder.close()
+        server.close()

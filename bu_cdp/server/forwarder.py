@@ -2,13 +2,22 @@
 
 Chromium's ``--proxy-server`` cannot carry a user and password, and a command line is readable
 by every local user. So Chromium is pointed at this forwarder on 127.0.0.1 instead, and the
-forwarder passes every plain request and every CONNECT tunnel to the upstream proxy with
-``Proxy-Authorization`` added. The credentials live only in the server's memory.
+forwarder passes every plain request and every CONNECT tunnel to the upstream (HTTP) proxy
+with ``Proxy-Authorization`` added. The credentials live only in the server's memory.
 
-When the upstream proxy cannot be reached, does not answer, or refuses the credentials, the
-forwarder answers Chromium itself, so the page fails at once and says why: an http page gets a
-502/504 page titled "bu-cdp proxy error: ...", an https page fails with Chromium's
-``net::ERR_TUNNEL_CONNECTION_FAILED``; the server logs the reason once per browser.
+Chromium speaks to the forwarder in two ways (``proxy_server``): ``https://`` and ``ws(s)://``
+through HTTP ``CONNECT`` tunnels, plain ``http://`` over SOCKS5, whose requests the forwarder
+sends upstream as ordinary proxy requests. SOCKS is there for failures. Chromium names the
+proxy in a failed navigation only when connecting to the proxy fails
+(``ERR_PROXY_CONNECTION_FAILED``) or when a tunnel's proxy asks for an authentication it
+cannot give (``ERR_PROXY_AUTH_UNSUPPORTED``); any answer to a plain proxy request loads as a
+page. A SOCKS handshake is part of connecting: failing it (or resetting a CONNECT) makes
+Chromium try the next proxy on its list, a port of ours where nothing listens, and give up
+with ``ERR_PROXY_CONNECTION_FAILED``. So when the upstream cannot be reached or refuses the
+credentials, ``page.goto`` raises an error that names the proxy, for http and https alike,
+and the server logs the exact reason once per browser. Other upstream failures (no answer in
+time, a closed connection, a refused tunnel) still answer a plain request with a 502/504 page
+titled "bu-cdp proxy error: ..." and fail a tunnel with ``ERR_TUNNEL_CONNECTION_FAILED``.
 """
 
 from __future__ import annotations
@@ -19,8 +28,12 @@ import contextlib
 import html
 import logging
 import os
+import socket
+import struct
+import time
 from dataclasses import dataclass, field
 
+from bu_cdp.server import socks5
 from bu_cdp.server.http1 import (
     HEAD_LIMIT,
     Head,
@@ -33,6 +46,10 @@ from bu_cdp.server.http1 import (
 )
 
 log = logging.getLogger("bu_cdp.server.proxy")
+
+# After the upstream refuses the credentials, plain-http connections are refused for this long
+# without asking it again: long enough for Chromium's retry of the request that met the refusal.
+REFUSAL_HOLD = 5.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,14 @@ class UpstreamFailure(Exception):
         self.status = status
 
 
+class UpstreamUnreachable(UpstreamFailure):
+    """No connection to the upstream proxy: refused, unknown host, or too slow."""
+
+
+class CredentialsRefused(UpstreamFailure):
+    """The upstream proxy answered 407."""
+
+
 class UpstreamClosed(UpstreamFailure):
     """The upstream proxy closed the connection before answering."""
 
@@ -80,7 +105,8 @@ class _Upstream:
 
 
 class ProxyForwarder:
-    """A local HTTP proxy on 127.0.0.1 for one browser, which adds credentials upstream."""
+    """A local proxy on 127.0.0.1 for one browser (HTTP and SOCKS5), which adds credentials
+    upstream."""
 
     def __init__(
         self,
@@ -89,6 +115,7 @@ class ProxyForwarder:
         name: str = "",
         connect_timeout: float = 10.0,
         answer_timeout: float | None = None,
+        refusal_hold: float = REFUSAL_HOLD,
     ) -> None:
         self.upstream = upstream
         self.name = name  # the browser's id, for log lines
@@ -97,12 +124,20 @@ class ProxyForwarder:
         # head of a plain request): it must first reach the site itself, so allow it more
         # than a connect. A proxy that accepts and then says nothing fails the page.
         self.answer_timeout = answer_timeout if answer_timeout is not None else 3 * connect_timeout
+        self.refusal_hold = refusal_hold
         self._server: asyncio.Server | None = None
+        self._dead: socket.socket | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._idle: set[asyncio.StreamWriter] = set()  # plain connections between requests
+        self._refusal: CredentialsRefused | None = None
+        self._refused_until = 0.0
         self._reported: set[str] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0, limit=HEAD_LIMIT)
+        # Bound and never listening: Chromium's fallback proxy, where a connection is refused.
+        self._dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._dead.bind(("127.0.0.1", 0))
 
     @property
     def port(self) -> int:
@@ -111,12 +146,27 @@ class ProxyForwarder:
         return port
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def dead_port(self) -> int:
+        assert self._dead is not None, "start() the forwarder first"
+        port: int = self._dead.getsockname()[1]
+        return port
+
+    @property
+    def proxy_server(self) -> str:
+        """Chromium's ``--proxy-server``: plain http over SOCKS5, the rest through CONNECT.
+
+        ws:// and wss:// follow the https rule (there is no ``socks=`` rule, which they would
+        take first). Each rule falls back to the dead port, so a failure of ours there ends
+        the navigation with ``ERR_PROXY_CONNECTION_FAILED``, never a direct connection.
+        """
+        live, dead = f"127.0.0.1:{self.port}", f"127.0.0.1:{self.dead_port}"
+        return f"http=socks5://{live},socks5://{dead};https=http://{live},http://{dead}"
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        if self._dead is not None:
+            self._dead.close()
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
@@ -146,13 +196,17 @@ class ProxyForwarder:
             writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await read_head(reader)
+        start = await reader.read(1)
+        if start == socks5.VERSION:
+            await self._socks(reader, writer)
+            return
+        head = await read_head(reader, prefix=start)
         if head is None:
             return
         if head.first.upper().startswith("CONNECT "):
             await self._tunnel(head, reader, writer)
         else:
-            await self._forward(head, reader, writer)
+            await self._forward(reader, writer, head)
 
     # -- upstream connections --------------------------------------------------------------
 
@@ -163,7 +217,7 @@ class ProxyForwarder:
                 self.connect_timeout,
             )
         except TimeoutError:
-            raise UpstreamFailure(
+            raise UpstreamUnreachable(
                 504,
                 f"the upstream proxy {self.upstream.address} did not accept a connection "
                 f"within {self.connect_timeout:g}s",
@@ -172,7 +226,7 @@ class ProxyForwarder:
             # asyncio words a refusal "Connect call failed (...)"; say it plainly.
             plain = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else None
             reason = plain or exc.strerror or str(exc) or type(exc).__name__
-            raise UpstreamFailure(
+            raise UpstreamUnreachable(
                 502, f"could not connect to the upstream proxy {self.upstream.address}: {reason}"
             ) from None
         return _Upstream(reader, writer)
@@ -203,7 +257,7 @@ class ProxyForwarder:
                 detail = "asks for credentials, and none were given"
             else:
                 detail = "refused the credentials (HTTP 407)"
-            raise UpstreamFailure(502, f"the upstream proxy {self.upstream.address} {detail}")
+            raise CredentialsRefused(502, f"the upstream proxy {self.upstream.address} {detail}")
         return answer
 
     # -- CONNECT tunnels (https, wss) ------------------------------------------------------
@@ -214,7 +268,7 @@ class ProxyForwarder:
         try:
             upstream = await self._connect()
         except UpstreamFailure as failure:
-            await self._fail(writer, failure, head)
+            await self._fail_tunnel(writer, failure, head)
             return
         try:
             upstream.writer.write(self._with_credentials(head))
@@ -232,24 +286,67 @@ class ProxyForwarder:
             await writer.drain()
             await pipe((reader, writer), (upstream.reader, upstream.writer))
         except UpstreamFailure as failure:
-            await self._fail(writer, failure, head)
+            await self._fail_tunnel(writer, failure, head)
         finally:
             upstream.writer.close()
+
+    # -- plain http over SOCKS5: the connection first, then its requests -------------------
+
+    async def _socks(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = await socks5.read_connect(reader, writer)
+        try:
+            upstream = await self._connect_plain()
+        except UpstreamFailure as failure:
+            # Failing the handshake fails Chromium's connection to its proxy: it falls
+            # back to the dead port and reports ERR_PROXY_CONNECTION_FAILED.
+            self._report(failure, "plain http")
+            with contextlib.suppress(ConnectionError):
+                writer.write(socks5.reply(socks5.GENERAL_FAILURE))
+                await writer.drain()
+            return
+        try:
+            writer.write(socks5.reply(socks5.SUCCEEDED))
+            await writer.drain()
+        except BaseException:
+            upstream.writer.close()
+            raise
+        await self._forward(reader, writer, None, origin=_origin(host, port), upstream=upstream)
+
+    async def _connect_plain(self) -> _Upstream:
+        refusal = self._refusal
+        if refusal is not None and time.monotonic() < self._refused_until:
+            # The upstream said no a moment ago: do not ask it again yet.
+            raise CredentialsRefused(refusal.status, str(refusal))
+        return await self._connect()
 
     # -- plain http: one request after another, credentials added to each ----------------
 
     async def _forward(
-        self, head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        request: Head | None,
+        *,
+        origin: str | None = None,
+        upstream: _Upstream | None = None,
     ) -> None:
-        upstream: _Upstream | None = None
-        request: Head | None = head
+        """Requests from ``reader`` (the first already read, unless None), each sent upstream.
+
+        ``origin`` is set for a SOCKS5 connection, whose requests name only a path.
+        """
         try:
-            while request is not None:
+            while True:
+                if request is None:
+                    request = await self._next_request(reader, writer)
+                    if request is None:
+                        return
+                if origin is not None:
+                    request = _absolute(request, origin)
                 method = request.first.split(" ", 1)[0].upper()
                 try:
                     upstream, answer = await self._exchange(request, reader, upstream)
                 except UpstreamFailure as failure:
-                    await self._fail(writer, failure, request)
+                    await self._fail_plain(writer, failure, request, socks=origin is not None)
                     return
                 while 100 <= (status := status_of(answer)) < 200 and status != 101:
                     writer.write(answer.encode())  # 100 Continue and friends: more follows
@@ -269,10 +366,19 @@ class ProxyForwarder:
                 )
                 if close_delimited or not answer.keeps_alive() or not request.keeps_alive():
                     return
-                request = await read_head(reader)
+                request = None
         finally:
             if upstream is not None:
                 upstream.writer.close()
+
+    async def _next_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> Head | None:
+        self._idle.add(writer)  # while idle, a refusal of the credentials may close it
+        try:
+            return await read_head(reader)
+        finally:
+            self._idle.discard(writer)
 
     async def _exchange(
         self, request: Head, client: asyncio.StreamReader, upstream: _Upstream | None
@@ -304,26 +410,93 @@ class ProxyForwarder:
 
     # -- telling the user ------------------------------------------------------------------
 
-    async def _fail(
+    async def _fail_tunnel(
         self, writer: asyncio.StreamWriter, failure: UpstreamFailure, head: Head
     ) -> None:
-        message = f"bu-cdp proxy error: {failure}"
+        self._report(failure, "CONNECT")
+        if isinstance(failure, UpstreamUnreachable):
+            _reset(writer)  # Chromium falls back to the dead port: ERR_PROXY_CONNECTION_FAILED
+        elif isinstance(failure, CredentialsRefused):
+            # Without Proxy-Authenticate Chromium has no scheme to answer with: it fails the
+            # page with ERR_PROXY_AUTH_UNSUPPORTED at once, and never waits for credentials.
+            refused = Head(
+                "HTTP/1.1 407 Proxy Authentication Required",
+                [("Content-Length", "0"), ("Connection", "close")],
+            )
+            await _send(writer, refused.encode())
+        else:
+            await self._page(writer, failure.status, failure)
+
+    async def _fail_plain(
+        self, writer: asyncio.StreamWriter, failure: UpstreamFailure, request: Head, *, socks: bool
+    ) -> None:
+        self._report(failure, request.first.split(" ")[0])
+        if not socks or not isinstance(failure, (UpstreamUnreachable, CredentialsRefused)):
+            await self._page(writer, failure.status, failure)
+            return
+        if isinstance(failure, CredentialsRefused):
+            self._refuse_plain(failure)
+        # Chromium sends a request answered 421 once more, on a new connection, whose SOCKS
+        # handshake fails (the upstream is still down, or refused a moment ago): the page
+        # fails with ERR_PROXY_CONNECTION_FAILED. The page below shows only if it does not.
+        await self._page(writer, 421, failure)
+
+    def _refuse_plain(self, failure: CredentialsRefused) -> None:
+        self._refusal = failure
+        self._refused_until = time.monotonic() + self.refusal_hold
+        for idle in list(self._idle):  # else Chromium's retry could take one, past its handshake
+            idle.close()
+
+    def _report(self, failure: UpstreamFailure, what: str) -> None:
         if str(failure) not in self._reported:  # once per browser, not once per request
             self._reported.add(str(failure))
-            log.warning("browser %s: %s (for %s)", self.name, failure, head.first.split(" ")[0])
+            log.warning("browser %s: %s (for %s)", self.name, failure, what)
+
+    async def _page(
+        self, writer: asyncio.StreamWriter, status: int, failure: UpstreamFailure
+    ) -> None:
+        message = f"bu-cdp proxy error: {failure}"
         body = (
             f"<!doctype html><title>{html.escape(message)}</title>"
             f"<h1>Proxy error</h1><p>{html.escape(str(failure))}</p>"
         ).encode()
-        reason = {502: "Bad Gateway", 504: "Gateway Timeout"}.get(failure.status, "Proxy Error")
+        reason = _REASONS.get(status, "Proxy Error")
         response = Head(
-            f"HTTP/1.1 {failure.status} {reason}",
+            f"HTTP/1.1 {status} {reason}",
             [
                 ("Content-Type", "text/html; charset=utf-8"),
                 ("Content-Length", str(len(body))),
                 ("Connection", "close"),
             ],
         )
-        with contextlib.suppress(ConnectionError):
-            writer.write(response.encode() + body)
-            await writer.drain()
+        await _send(writer, response.encode() + body)
+
+
+_REASONS = {421: "Misdirected Request", 502: "Bad Gateway", 504: "Gateway Timeout"}
+
+
+async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        writer.write(data)
+        await writer.drain()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP reset: a plain close would read to Chromium as an empty answer."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _origin(host: str, port: int) -> str:
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
+
+
+def _absolute(request: Head, origin: str) -> Head:
+    """A request over SOCKS names only a path; an HTTP proxy wants the whole URL."""
+    method, _, rest = request.first.partition(" ")
+    if not rest.startswith("/"):
+        return request
+    return Head(f"{method} {origin}{rest}", request.headers)

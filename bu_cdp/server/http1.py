@@ -77,12 +77,15 @@ class Head:
         return length
 
 
-async def read_head(reader: asyncio.StreamReader) -> Head | None:
-    """The next head on a connection, or None if the peer closed it cleanly before one."""
+async def read_head(reader: asyncio.StreamReader, prefix: bytes = b"") -> Head | None:
+    """The next head on a connection, or None if the peer closed it cleanly before one.
+
+    ``prefix`` is the head's start, if already read (to tell HTTP from SOCKS).
+    """
     try:
-        raw = await reader.readuntil(b"\r\n\r\n")
+        raw = prefix + await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
-        if not exc.partial.strip():
+        if not (prefix + exc.partial).strip():
             return None
         raise ProtocolError("connection closed in the middle of a message head") from None
     except asyncio.LimitOverrunError:

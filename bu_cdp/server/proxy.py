@@ -158,7 +158,7 @@ class ProxyHooks(BrowserHooks):
         forwarder = ProxyForwarder(upstream, name=browser.id, connect_timeout=self.connect_timeout)
         await forwarder.start()
         self._forwarders[browser.id] = forwarder
-        plan.extra_args += [f"--proxy-server={forwarder.url}", BYPASS_NOTHING]
+        plan.extra_args += [f"--proxy-server={forwarder.proxy_server}", BYPASS_NOTHING]
         log.info("browser %s goes through upstream proxy %s", browser.id, upstream)
 
     async def finished(self, browser: ManagedBrowser) -> None:
