@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server import splice
-from bu_cdp.server.app import create_app
+from bu_cdp.server.app import API_PREFIX, create_app
 from bu_cdp.server.config import ServerConfig
 
 # Screenshots of big pages are large CDP frames; uvicorn's default limit is 16 MiB.
@@ -71,15 +71,29 @@ def uvicorn_config(
     return uvicorn.Config(app, **options)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; port 0 picks a free one, read back from ``getsockname()``."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def listen(config: ServerConfig) -> socket.socket:
+    """The server's listening socket, bound now: port 0 picks a free one, written back to
+    ``config.port``. A port that is taken, or an address not this machine's, is a
+    ``ConfigurationError`` naming it."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host, config.port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
     sock.set_inheritable(True)
+    config.port = sock.getsockname()[1]
     return sock
+
+
+def api_url(config: ServerConfig) -> str:
+    """Where the server answers the API (once ``listen`` has settled the port)."""
+    return f"http://{config.host}:{config.port}{API_PREFIX}"
 
 
 def serve(config: ServerConfig, listening: Callable[[str], None] | None = None) -> None:
@@ -88,16 +102,10 @@ def serve(config: ServerConfig, listening: Callable[[str], None] | None = None) 
     The port is bound first (``ConfigurationError`` if it is taken), so ``listening`` is told
     the real address, port 0 resolved, before anything is served.
     """
+    sock = listen(config)
     try:
-        sock = bind(config.host, config.port)
-    except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise ConfigurationError(
-            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from None
-    try:
-        config.port = sock.getsockname()[1]
         if listening is not None:
-            listening(f"http://{config.host}:{config.port}/api/v3")
+            listening(api_url(config))
         uvicorn.Server(uvicorn_config(config)).run(sockets=[sock])
     finally:
         sock.close()

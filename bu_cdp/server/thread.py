@@ -14,7 +14,7 @@ from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.app import create_app
 from bu_cdp.server.browsers import BrowserManager
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.serve import bind, uvicorn_config
+from bu_cdp.server.serve import api_url, listen, uvicorn_config
 
 
 class ServerThread:
@@ -23,9 +23,8 @@ class ServerThread:
     def __init__(self, config: ServerConfig, **uvicorn_options: Any) -> None:
         """``uvicorn_options`` override uvicorn's settings (``timeout_graceful_shutdown``...)."""
         self.config = config
-        self._sock = bind(config.host, config.port)
+        self._sock = listen(config)  # port 0 becomes the real port here
         try:
-            config.port = self._sock.getsockname()[1]  # the real port when 0 was asked for
             self._app = create_app(config)
             options = {"log_level": "warning", "access_log": False, **uvicorn_options}
             self._server = uvicorn.Server(uvicorn_config(config, self._app, **options))
@@ -37,7 +36,7 @@ class ServerThread:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.config.port}/api/v3"
+        return api_url(self.config)
 
     @property
     def app(self) -> FastAPI:
