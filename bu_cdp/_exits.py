@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -70,14 +71,27 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _install(signum: int) -> bool:
+    """Our handler for ``signum``, only over the default action; True if it was installed."""
+    if signal.getsignal(signum) is not signal.SIG_DFL:
+        return False  # the program's own handler is never replaced
+    try:
+        signal.signal(signum, _on_sigterm)
+    except ValueError:  # not the main interpreter
+        return False
+    return True
+
+
+def _uninstall(signum: int) -> None:
+    # If the program set its own handler meanwhile, it stays.
+    if signal.getsignal(signum) is _on_sigterm:
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _enter(signum: int) -> None:
     """One more block wants ``signum`` to interrupt (the lock held, in the main thread)."""
     _depth[signum] = _depth.get(signum, 0) + 1
-    if _depth[signum] == 1 and signal.getsignal(signum) is signal.SIG_DFL:
-        try:
-            signal.signal(signum, _on_sigterm)
-        except ValueError:  # not the main interpreter
-            return
+    if _depth[signum] == 1 and _install(signum):
         _installed.add(signum)
 
 
@@ -85,9 +99,7 @@ def _leave(signum: int) -> None:
     _depth[signum] = max(0, _depth.get(signum, 0) - 1)
     if _depth[signum] == 0 and signum in _installed:
         _installed.discard(signum)
-        # If the program set its own handler meanwhile, it stays.
-        if signal.getsignal(signum) is _on_sigterm:
-            signal.signal(signum, signal.SIG_DFL)
+        _uninstall(signum)
 
 
 def block_entered() -> None:
@@ -158,18 +170,9 @@ def unwind_on_sigterm() -> Callable[[], None] | None:
     puts the default back unless somebody replaced the handler meanwhile; ``None`` if nothing
     was installed. Blocks inside the run then leave the handler alone (it is not the default).
     """
-    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if not _in_main_thread() or not _install(signal.SIGTERM):
         return None
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main interpreter
-        return None
-
-    def undo() -> None:
-        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    return undo
+    return functools.partial(_uninstall, signal.SIGTERM)
 
 
 def unwinds_on_sigterm() -> bool:
