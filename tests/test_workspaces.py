@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,8 +92,14 @@ def test_upload_list_size_download_and_delete(own_server: ServerThread, tmp_path
         saved = client.workspaces.download(workspace.id, "data/2024/report.csv", downloads)
         assert saved == downloads / "report.csv"
         assert saved.read_bytes() == report.read_bytes()
-        note = client.workspaces.download(workspace.id, "note.txt", tmp_path / "mine.txt")
+        umask = os.umask(0o027)
+        try:
+            note = client.workspaces.download(workspace.id, "note.txt", tmp_path / "mine.txt")
+        finally:
+            os.umask(umask)
         assert note.read_bytes() == b"v2 of the note"
+        assert stat.S_IMODE(note.stat().st_mode) == 0o640  # as open() makes it, not private
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
         with pytest.raises(errors.NotFoundError, match=r"missing\.txt"):
             client.workspaces.download(workspace.id, "missing.txt", tmp_path / "missing.txt")
         assert not (tmp_path / "missing.txt").exists()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,21 +19,17 @@ import httpx
 from bu_cdp.client._flow import ApiRequest, Outcome, RetryPolicy
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def _atomic_file(dest: Path) -> Iterator[BinaryIO]:
     """Write beside ``dest`` and rename on success, so ``dest`` is never half-written."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, part = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    part = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.part"
+    # Created with the mode a plain open() gives (0o666 less the umask): a download is not
+    # private, as mkstemp's file would be, and the umask is never changed to learn it.
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
-        os.chmod(part, 0o666 & ~_umask())  # mkstemp makes it private; a download is not
         os.replace(part, dest)
     except BaseException:
         os.unlink(part)
