@@ -26,6 +26,12 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
+
+from bu_cdp import ledger
+
+if TYPE_CHECKING:
+    from bu_cdp.settings import Target
 
 log = logging.getLogger("bu_cdp")
 
@@ -212,7 +218,6 @@ def untrack(base_url: str, browser_id: str) -> None:
 
 def sweep() -> None:
     """Stop every browser this process created and did not stop. Runs at interpreter exit."""
-    from bu_cdp import ledger
     from bu_cdp.client import BrowserUse
 
     with _lock:
@@ -229,3 +234,24 @@ def sweep() -> None:
             log.error("could not stop browser %s at exit: %s", item.browser_id, exc)
             continue
         ledger.record_stopped(item.browser_id, item.base_url)
+
+
+# -- a created browser's bookkeeping, the same for every creator (RemoteBrowser, bu-cdp open) --
+
+
+def created(target: Target, browser_id: str) -> None:
+    """Stopped at interpreter exit until it is stopped or kept, and written to the ledger, so
+    `bu-cdp browsers stop --leaked` finds it if this process is killed."""
+    track(target.base_url, target.api_key, browser_id)
+    ledger.record_created(browser_id, target.base_url, embedded=target.embedded)
+
+
+def stopped(base_url: str, browser_id: str) -> None:
+    untrack(base_url, browser_id)
+    ledger.record_stopped(browser_id, base_url)
+
+
+def kept(base_url: str, browser_id: str) -> None:
+    """Left running on purpose (keep_alive): not stopped at exit, and not a leak."""
+    untrack(base_url, browser_id)
+    ledger.record_kept(browser_id, base_url)

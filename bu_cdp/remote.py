@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack
 from urllib.parse import urlsplit
 
-from bu_cdp import _exits, ledger
+from bu_cdp import _exits
 from bu_cdp._effects import Call, Pause, Procedure, run_async, run_sync
 from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError, ProfileLookupError
 from bu_cdp.models import Browser, BrowserStatus
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Playwright
 
     from bu_cdp.client import AsyncBrowserUse, BrowserUse
+    from bu_cdp.settings import Target
 
 __all__ = [
     "AsyncRemoteBrowser",
@@ -105,12 +106,21 @@ class _BrowserLife:
         self.browser: Any = None
         self.context: Any = None
         self.page: Any = None
-        self.owns = False  # this handle stops the browser at the end
         self.created = False  # this handle created it
         self.closing = False
         self.dropped = False  # the CDP socket went away while the block ran
         self.reconnects_left = 1 if plan.reconnect else 0
-        self._where: tuple[str, str | None, bool] | None = None  # base_url, api key, embedded
+        self.target: Target | None = None  # the API it was created or found on
+
+    @property
+    def owns(self) -> bool:
+        """This handle stops the browser at the end: it created it, or attached with stop."""
+        return self.created or self.stop_attached
+
+    @property
+    def wants_reconnect(self) -> bool:
+        """The CDP socket dropped while the block runs, and a reconnect is left."""
+        return self.dropped and self.reconnects_left > 0 and not self.closing
 
     @property
     def needs_client(self) -> bool:
@@ -129,9 +139,7 @@ class _BrowserLife:
         browser_type: Any,
         on_disconnected: Callable[[Any], Any] | None = None,
     ) -> Procedure[None]:
-        target = getattr(client, "target", None)
-        if target is not None:
-            self._where = (target.base_url, target.api_key, target.embedded)
+        self.target = getattr(client, "target", None)
         if self.attach_to is None:
             yield from self._create(client)
         else:
@@ -147,10 +155,9 @@ class _BrowserLife:
         fields = yield from create_fields(client, self.plan)
         started = time.monotonic()
         self.record = yield Call(client.browsers, "create", kwargs=fields)
-        self.created = self.owns = True
-        self._track()
-        if self._where is not None and self.id:
-            ledger.record_created(self.id, self._where[0], embedded=self._where[2])
+        self.created = True
+        if self.target is not None and self.id:
+            _exits.created(self.target, self.id)
         log.info("created browser %s in %.2fs", self.id, time.monotonic() - started)
         live = self.record.live_url
         if live and (self.plan.enable_recording or self.plan.keep_alive):
@@ -165,13 +172,12 @@ class _BrowserLife:
             self.record = Browser(cdp_url=self.attach_to, status=BrowserStatus.ACTIVE)
             return
         self.record = yield Call(client.browsers, "get", (self.attach_to,))
-        if self.record.status not in (None, BrowserStatus.ACTIVE):
+        if _ended(self.record):
             raise BrowserConnectError(
                 f"browser {self.attach_to} is {self.record.status}: there is nothing to attach to"
             )
-        if self.stop_attached:
-            self.owns = True
-            self._track()
+        if self.stop_attached and self.target is not None and self.id:
+            _exits.track(self.target.base_url, self.target.api_key, self.id)
 
     def _connect(
         self, client: Any, browser_type: Any, on_disconnected: Callable[[Any], Any] | None
@@ -209,7 +215,7 @@ class _BrowserLife:
                     now = yield Call(client.browsers, "get", (self.id,), {"request_timeout": left})
                 except BuCdpError:
                     now = None
-                if now is not None and now.status not in (None, BrowserStatus.ACTIVE):
+                if now is not None and _ended(now):
                     raise BrowserConnectError(
                         f"could not connect to {name} at {_host_of(url)}: it is {now.status}"
                     )
@@ -245,16 +251,16 @@ class _BrowserLife:
             return False
         self.dropped = True
         log.warning("CDP connection to browser %s dropped", self.id or "(attached)")
-        return self.reconnects_left > 0
+        return self.wants_reconnect
 
     def reconnect(self, client: Any, browser_type: Any) -> Procedure[bool]:
         """Reconnect once after a drop, if the browser is still active; refresh the objects."""
-        if self.closing or not self.dropped or self.reconnects_left <= 0:
+        if not self.wants_reconnect:
             return False
         self.reconnects_left -= 1
         if client is not None and self.id:
             now = yield Call(client.browsers, "get", (self.id,))
-            if now.status not in (None, BrowserStatus.ACTIVE):
+            if _ended(now):
                 log.warning("browser %s is %s: not reconnecting", self.id, now.status)
                 return False
         started = time.monotonic()
@@ -312,9 +318,8 @@ class _BrowserLife:
                     type(exc).__name__,
                 )
                 raise
-        self._untrack()
-        if self._where is not None:
-            ledger.record_stopped(browser_id, self._where[0])
+        if self.target is not None:
+            _exits.stopped(self.target.base_url, browser_id)
         if self.plan.enable_recording:
             yield from self._await_recording(client)
 
@@ -352,9 +357,8 @@ class _BrowserLife:
 
     def _leave_running(self) -> None:
         assert self.record is not None and self.record.id
-        self._untrack()
-        if self._where is not None:
-            ledger.record_kept(self.record.id, self._where[0])
+        if self.target is not None:
+            _exits.kept(self.target.base_url, self.record.id)
         minutes = (self.record.model_extra or {}).get("timeout") or self.plan.fields.get("timeout")
         until = f"its {minutes}-minute timeout" if minutes else "its server-side timeout"
         log.info(
@@ -367,13 +371,10 @@ class _BrowserLife:
             self.record.id,
         )
 
-    def _track(self) -> None:
-        if self._where is not None and self.id:
-            _exits.track(self._where[0], self._where[1], self.id)
 
-    def _untrack(self) -> None:
-        if self._where is not None and self.id:
-            _exits.untrack(self._where[0], self.id)
+def _ended(browser: Browser) -> bool:
+    """Stopped, timed out or failed: it will not come (back) up. No status is not an ending."""
+    return browser.status not in (None, BrowserStatus.ACTIVE)
 
 
 def _viewport_setter(size: dict[str, int]) -> Callable[[Any], Awaitable[None] | None]:
@@ -586,7 +587,7 @@ class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
     def _reconnect_if_dropped(self) -> None:
         # Sync Playwright cannot connect from inside its own event handler, so the reconnect
         # happens here, the next time the program asks for a Playwright object.
-        if self._life.dropped and self._life.reconnects_left > 0 and not self._life.closing:
+        if self._life.wants_reconnect:
             self.reconnect()
 
     def _on_disconnected(self, _browser: Any) -> None:

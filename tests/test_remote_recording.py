@@ -69,7 +69,7 @@ def _life(recording_timeout: float) -> _BrowserLife:
         plan_browser("test", {"enable_recording": True, "recording_timeout": recording_timeout})
     )
     life.record = Browser(id="b1", status="active")
-    life.owns = life.created = True
+    life.created = True
     return life
 
 

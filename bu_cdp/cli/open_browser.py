@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from bu_cdp import _exits, ledger
+from bu_cdp import _exits
 from bu_cdp.cli.api import (
     BROWSER_FIELDS,
     add_browser_options,
@@ -35,10 +35,7 @@ def _open(args: argparse.Namespace, out: Output) -> int:
             browser = client.browsers.create(**browser_fields(client, plan))
         browser_id = str(browser.id)
         where = client.target
-        # Like a RemoteBrowser's: stopped at interpreter exit if this goes wrong, and written
-        # down, so `bu-cdp browsers stop --leaked` finds it if this process is killed.
-        _exits.track(where.base_url, where.api_key, browser_id)
-        ledger.record_created(browser_id, where.base_url, embedded=where.embedded)
+        _exits.created(where, browser_id)  # as a RemoteBrowser's
         ended: Browser | None = None
         try:
             out.record(browser, BROWSER_FIELDS)  # the one answer on stdout (one JSON document)
@@ -61,8 +58,7 @@ def _open(args: argparse.Namespace, out: Output) -> int:
                     print(f"stopped browser {browser_id}", file=sys.stderr)
                     if browser.recording_url:
                         print(f"recording: {browser.recording_url}", file=sys.stderr)
-                _exits.untrack(where.base_url, browser_id)
-                ledger.record_stopped(browser_id, where.base_url)
+                _exits.stopped(where.base_url, browser_id)
     if ended is not None:
         why = (ended.model_extra or {}).get("reason")
         said = f" ({why})" if why else ""
