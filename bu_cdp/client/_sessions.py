@@ -132,6 +132,9 @@ class Sessions(Resource[D]):
 
     @endpoint
     def get(self, session_id: str, *, request_timeout: float | None = None) -> Flow[models.Session]:
+        return (yield from self._get(session_id, request_timeout))
+
+    def _get(self, session_id: str, request_timeout: float | None) -> Flow[models.Session]:
         path = f"/sessions/{_segment(session_id, 'session_id')}"
         return (yield from self._fetch(models.Session, "GET", path, timeout=request_timeout))
 
@@ -145,6 +148,11 @@ class Sessions(Resource[D]):
     @endpoint
     def messages(
         self, session_id: str, *, request_timeout: float | None = None
+    ) -> Flow[builtins.list[models.Message]]:
+        return (yield from self._messages(session_id, request_timeout))
+
+    def _messages(
+        self, session_id: str, request_timeout: float | None
     ) -> Flow[builtins.list[models.Message]]:
         path = f"/sessions/{_segment(session_id, 'session_id')}/messages"
         return (yield from self._fetch_list(models.Message, path, timeout=request_timeout))
@@ -197,7 +205,6 @@ class Sessions(Resource[D]):
         # The live URL lets whoever has it watch: DEBUG only (docs/remote-browser.md, Logging).
         log.info("session %s started", session_id)
         log.debug("session %s live at %s", session_id, session.live_url)
-        path = f"/sessions/{_segment(session_id, 'session_id')}"
         seen_running = session.status == models.SessionStatus.RUNNING
         delay = poll_interval
         try:
@@ -212,9 +219,7 @@ class Sessions(Resource[D]):
                 pause = delay if timeout is None else min(delay, timeout - waited)
                 yield Pause(pause)
                 delay = min(delay * 1.5, max_poll_interval)
-                session = yield from self._fetch(
-                    models.Session, "GET", path, timeout=request_timeout
-                )
+                session = yield from self._get(session_id, request_timeout)
                 seen_running = seen_running or session.status == models.SessionStatus.RUNNING
         except BaseException as exc:
             if isinstance(exc, GeneratorExit):
@@ -252,18 +257,15 @@ class Sessions(Resource[D]):
         Polls with backoff while nothing new arrives (``poll_interval`` up to
         ``max_poll_interval`` seconds); messages already there are yielded first.
         """
-        path = f"/sessions/{_segment(session_id, 'session_id')}"
         seen: set[Any] = set()
         seen_running = False
         delay = poll_interval
         while True:
             # Status first, messages second: once the status says done, the messages read
             # after it hold everything the session said.
-            session = yield from self._fetch(models.Session, "GET", path, timeout=request_timeout)
+            session = yield from self._get(session_id, request_timeout)
             seen_running = seen_running or session.status == models.SessionStatus.RUNNING
-            messages = yield from self._fetch_list(
-                models.Message, path + "/messages", timeout=request_timeout
-            )
+            messages = yield from self._messages(session_id, request_timeout)
             fresh = False
             for position, message in enumerate(messages):
                 key = _message_key(message, position)
