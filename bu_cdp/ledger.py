@@ -25,7 +25,7 @@ import os
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,18 +112,8 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------
 
     def created(self, browser_id: str, base_url: str, *, embedded: bool) -> None:
-        owner = Owner.current()
-        self._append(
-            {
-                "event": "created",
-                "id": browser_id,
-                "base_url": base_url,
-                "embedded": embedded,
-                "pid": owner.pid,
-                "pid_started": owner.started,
-                "host": owner.host,
-            }
-        )
+        entry = Entry(browser_id, base_url, embedded, Owner.current(), created_at=_now())
+        self._append(_created_event(entry))
 
     def stopped(self, browser_id: str, base_url: str) -> None:
         self._append({"event": "stopped", "id": browser_id, "base_url": base_url})
@@ -149,7 +139,7 @@ class Ledger:
                 self._compact()
 
     def _write_lines(self, events: list[dict[str, Any]]) -> None:
-        text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
+        text = "".join(_line(e) for e in events)
         with self.path.open("a", encoding="utf-8") as out:
             out.write(text)
 
@@ -157,23 +147,12 @@ class Ledger:
         """Rewrite the file with only the open entries (called with the lock held)."""
         kept: list[dict[str, Any]] = []
         for entry in self._fold(self._read_events()):
-            kept.append(
-                {
-                    "event": "created",
-                    "id": entry.id,
-                    "base_url": entry.base_url,
-                    "embedded": entry.embedded,
-                    "pid": entry.owner.pid,
-                    "pid_started": entry.owner.started,
-                    "host": entry.owner.host,
-                    "at": entry.created_at,
-                }
-            )
+            kept.append(_created_event(entry))
             if entry.kept:
                 kept.append({"event": "kept", "id": entry.id, "base_url": entry.base_url})
         fd, part = tempfile.mkstemp(prefix=".browsers.", dir=self.path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in kept)
+            out.writelines(_line(e) for e in kept)
         os.replace(part, self.path)
 
     # -- reading ---------------------------------------------------------------------------
@@ -219,10 +198,7 @@ class Ledger:
                     created_at=str(event.get("at", "")),
                 )
             elif kind == "kept" and key in open_:
-                entry = open_[key]
-                open_[key] = Entry(
-                    entry.id, entry.base_url, entry.embedded, entry.owner, entry.created_at, True
-                )
+                open_[key] = replace(open_[key], kept=True)
             elif kind in ("stopped", "forgotten"):
                 open_.pop(key, None)
         return list(open_.values())
@@ -239,6 +215,24 @@ class Ledger:
             finally:
                 if fcntl is not None:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _created_event(entry: Entry) -> dict[str, Any]:
+    """The line that opens an entry; ``at`` is when the browser was created."""
+    return {
+        "event": "created",
+        "id": entry.id,
+        "base_url": entry.base_url,
+        "embedded": entry.embedded,
+        "pid": entry.owner.pid,
+        "pid_started": entry.owner.started,
+        "host": entry.owner.host,
+        "at": entry.created_at,
+    }
+
+
+def _line(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":")) + "\n"
 
 
 def _now() -> str:
