@@ -54,6 +54,7 @@ class BrowserStatus(StrEnum):
 
 
 TERMINAL_SESSION_STATUSES = frozenset({"stopped", "error", "timed_out"})
+MAX_TIMEOUT_MINUTES = 240  # the spec's maximum for a browser's timeout
 
 
 class SessionCreate(RequestModel):
@@ -109,7 +110,7 @@ class BrowserCreate(RequestModel):
         validation_alias=AliasChoices("browserScreenHeight", "browser_screen_height"),
         serialization_alias="browserScreenHeight",
     )
-    timeout: int | None = Field(default=None, ge=1, le=240)  # minutes
+    timeout: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_MINUTES)  # minutes
 
 
 class Browser(ApiModel):

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 
 from pydantic import ValidationError
 
-from bu_cdp.models import CustomProxy
+from bu_cdp.models import MAX_TIMEOUT_MINUTES, CustomProxy
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -37,7 +37,6 @@ __all__ = [
 
 DEFAULT_CONNECT_TIMEOUT = 30.0
 DEFAULT_RECORDING_TIMEOUT = 30.0
-MAX_TIMEOUT_MINUTES = 240
 
 
 class BrowserOptions(TypedDict, total=False):

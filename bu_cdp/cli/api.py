@@ -17,7 +17,13 @@ from bu_cdp.cli.output import Output, Progress, ProgressReader, Waiting
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.ledger import ledger_path, stop_leaked
-from bu_cdp.options import BrowserPlan, minutes_from_text, plan_browser, screen_from_text
+from bu_cdp.options import (
+    MAX_TIMEOUT_MINUTES,
+    BrowserPlan,
+    minutes_from_text,
+    plan_browser,
+    screen_from_text,
+)
 from bu_cdp.remote import create_fields
 from bu_cdp.settings import API_KEY_ENV, configured_target
 
@@ -79,7 +85,10 @@ def add_browser_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--screen", type=_screen, metavar="WxH", help="for example 1280x720")
     parser.add_argument(
-        "--timeout", type=_minutes, metavar="MIN", help="server-side lifetime, 1 to 240 minutes"
+        "--timeout",
+        type=_minutes,
+        metavar="MIN",
+        help=f"server-side lifetime, 1 to {MAX_TIMEOUT_MINUTES} minutes",
     )
     parser.add_argument("--proxy-country", metavar="CODE", help="proxy country code, e.g. us")
     parser.add_argument("--recording", action="store_true", help="record the browser's screen")

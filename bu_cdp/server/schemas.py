@@ -63,7 +63,9 @@ class BrowserCreateRequest(models.BrowserCreate):
     proxy_country_code: str | None = Field(
         default=None, min_length=2, max_length=8, pattern=r"^[A-Za-z]{2}[A-Za-z0-9_-]*$"
     )
-    timeout: int | None = Field(default=None, ge=1, le=240, description="minutes")
+    timeout: int | None = Field(
+        default=None, ge=1, le=models.MAX_TIMEOUT_MINUTES, description="minutes"
+    )
     browser_screen_width: int | None = Field(
         default=None,
         ge=MIN_SCREEN[0],
