@@ -17,22 +17,10 @@ from typing import Any
 
 import pytest
 
+from bu_cdp.options import minutes_from_text, screen_from_text
 from bu_cdp.options import plan_browser as check_browser_options
 
 WHERE_FROM = frozenset({"base_url", "api_key", "client"})  # options naming their own server
-
-
-def _screen(raw: str) -> tuple[int, int]:
-    width, _, height = raw.lower().partition("x")
-    if not (width.isdigit() and height.isdigit()):
-        raise ValueError("expected WIDTHxHEIGHT in pixels, for example 1280x720")
-    return int(width), int(height)
-
-
-def _minutes(raw: str) -> int:
-    if not raw.isdigit():
-        raise ValueError("expected whole minutes, for example 15")
-    return int(raw)
 
 
 def _switch(raw: str) -> bool:
@@ -71,9 +59,9 @@ OPTIONS = (
            "ID|NAME", browser_option="profile"),
     Option("proxy_country", "proxy country code for every browser, for example 'us'", "CODE",
            browser_option="proxy_country_code"),
-    Option("screen", "browser screen size, for example 1280x720", "WxH", _screen,
+    Option("screen", "browser screen size, for example 1280x720", "WxH", screen_from_text,
            browser_option="screen"),
-    Option("timeout", "server-side timeout of each browser, in minutes", "MIN", _minutes,
+    Option("timeout", "server-side timeout of each browser, in minutes", "MIN", minutes_from_text,
            browser_option="timeout"),
     Option("recording", "record each browser session (on/off)", "on|off", _switch,
            browser_option="enable_recording"),

@@ -120,9 +120,14 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     ("source", "name", "raw", "message"),
     [
         ("cli", "screen", "1280", "command line --bu-screen = '1280': expected WIDTHxHEIGHT"),
-        # The values a browser cannot take are RemoteBrowser's own checks (bu_cdp.remote).
-        ("env", "screen", "0x720", "environment variable BU_CDP_SCREEN = '0x720': screen"),
-        ("ini", "timeout", "0", "ini key bu_timeout = '0': timeout"),
+        # Read and checked as the command's --screen and --timeout are (bu_cdp.options).
+        (
+            "env",
+            "screen",
+            "0x720",
+            "environment variable BU_CDP_SCREEN = '0x720': expected WIDTHxHEIGHT in pixels",
+        ),
+        ("ini", "timeout", "0", "ini key bu_timeout = '0': expected whole minutes from 1 to 240"),
         ("cli", "timeout", "soon", "--bu-timeout = 'soon': expected whole minutes"),
         ("env", "scope", "class", "BU_CDP_SCOPE = 'class': expected one of function, module, "),
         ("cli", "tracing", "always", "--bu-tracing = 'always': expected one of on, off, retain"),
