@@ -12,6 +12,7 @@ import pytest
 
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import configure_environment
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums
 
@@ -76,6 +77,13 @@ def make_server() -> Iterator[Callable[..., ServerThread]]:
 def api(server: ServerThread) -> dict[str, str]:
     """Keyword arguments that point a client or remote_browser() at the shared server."""
     return {"base_url": server.base_url, "api_key": server.config.api_key}
+
+
+@pytest.fixture
+def on_server(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> ServerThread:
+    """The shared server configured through the environment, as a user's would be."""
+    configure_environment(server, monkeypatch)
+    return server
 
 
 @pytest.fixture

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bu_cdp import BrowserUse, errors
+from bu_cdp import errors
 from bu_cdp.models import Browser
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for
 from tests.support.waiting import wait_until
-
-
-def _client(server: ServerThread) -> BrowserUse:
-    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
 
 
 def _api_minutes(browser: Browser, minute_seconds: float) -> float:
@@ -35,7 +32,7 @@ def test_the_ledger_after_two_browsers_of_known_length(
 ) -> None:
     price = 6.0  # per browser-hour: 0.1 per API minute
     server = make_server(data_dir=tmp_path, minute_seconds=1.0, price_per_browser_hour=price)
-    with _client(server) as client:
+    with client_for(server) as client:
         assert client.billing.usage().model_extra == {
             "browser_minutes": 0.0,
             "browsers": 0,
@@ -80,7 +77,7 @@ def test_creating_a_browser_without_credit_gets_402_but_stopping_works(
     server = make_server(
         data_dir=tmp_path, minute_seconds=0.2, price_per_browser_hour=60.0, credit=1.0
     )
-    with _client(server) as client:
+    with client_for(server) as client:
         assert client.billing.balance().balance == 1.0
         running = client.browsers.create()
         wait_until(

@@ -24,13 +24,6 @@ from tests.support.pages import PageServer
 from tests.support.waiting import wait_until
 
 
-@pytest.fixture
-def on_server(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> ServerThread:
-    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
-    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
-    return server
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

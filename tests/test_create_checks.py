@@ -3,7 +3,6 @@ takes a warm Chromium (BrowserHooks.check)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,29 +11,14 @@ from typing import Any
 import httpx
 
 from bu_cdp.server.thread import ServerThread
-
-
-def _headers(server: ServerThread) -> dict[str, str]:
-    return {"X-Browser-Use-API-Key": server.config.api_key}
-
-
-def _create(server: ServerThread, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(
-        server.base_url + "/browsers", json=body, headers=_headers(server), timeout=60
-    )
+from tests.support.local_api import create_browser, key_header
+from tests.support.waiting import wait_until
 
 
 def _metrics(server: ServerThread) -> dict[str, Any]:
-    answer = httpx.get(server.base_url + "/metrics", headers=_headers(server), timeout=30)
+    answer = httpx.get(server.base_url + "/metrics", headers=key_header(server), timeout=30)
     metrics: dict[str, Any] = answer.json()
     return metrics
-
-
-def _until(check: Callable[[], bool], what: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_at_the_limit_a_bad_request_gets_its_error_not_a_429(
@@ -43,19 +27,19 @@ def test_at_the_limit_a_bad_request_gets_its_error_not_a_429(
     # One slot, taken. A request that waited for it would get 429 after the queue timeout,
     # which clients retry: a request that can never succeed must say why at once.
     server = make_server(data_dir=tmp_path, max_browsers=1, queue_timeout=2.0)
-    running = _create(server, {"timeout": 5})
+    running = create_browser(server, {"timeout": 5})
     assert running.status_code == 200, running.text
 
     unknown = str(uuid.uuid4())
-    no_profile = _create(server, {"profile_id": unknown})
+    no_profile = create_browser(server, {"profile_id": unknown})
     assert no_profile.status_code == 404, no_profile.text
     assert unknown in no_profile.json()["detail"] and "profile_id" in no_profile.json()["detail"]
 
-    no_proxy = _create(server, {"proxy_country_code": "zz"})
+    no_proxy = create_browser(server, {"proxy_country_code": "zz"})
     assert no_proxy.status_code == 422, no_proxy.text
     assert no_proxy.json()["detail"][0]["loc"][-1] == "proxy_country_code"
 
-    both = _create(
+    both = create_browser(
         server,
         {"proxy_country_code": "us", "custom_proxy": {"host": "127.0.0.1", "port": 9}},
     )
@@ -66,7 +50,7 @@ def test_at_the_limit_a_bad_request_gets_its_error_not_a_429(
     assert (figures["queued_creates"], figures["creates_rejected"]) == (0, 0)  # none queued
     assert figures["launches"] == 1  # only the running browser's
     stopped = httpx.post(
-        f"{server.base_url}/browsers/{running.json()['id']}/stop", headers=_headers(server)
+        f"{server.base_url}/browsers/{running.json()['id']}/stop", headers=key_header(server)
     )
     assert stopped.status_code == 200
 
@@ -75,9 +59,9 @@ def test_without_credit_a_create_leaves_the_warm_chromium_alone(
     make_server: Callable[..., ServerThread], tmp_path: Path
 ) -> None:
     server = make_server(data_dir=tmp_path, credit=0.0, warm=1)
-    _until(lambda: _metrics(server)["pool_ready"] == 1, "the pool to fill")
+    wait_until(lambda: _metrics(server)["pool_ready"] == 1, 60.0, "the pool to fill")
 
-    refused = _create(server, {})
+    refused = create_browser(server, {})
     assert refused.status_code == 402, refused.text
     assert "No credit left" in refused.json()["detail"]
 

@@ -181,29 +181,25 @@ class Counting(httpx.BaseTransport):
         return response
 
 
-def test_get_is_retried_on_a_refused_connection_then_fails_clearly() -> None:
+# A refused connection never reached a server, so even a billed create is sent again.
+@pytest.mark.parametrize(
+    "call",
+    [lambda client: client.browsers.get("b1"), lambda client: client.browsers.create()],
+    ids=["get", "create"],
+)
+def test_a_refused_connection_is_retried_then_fails_clearly(
+    call: Callable[[BrowserUse], object],
+) -> None:
     port = _closed_port()
     transport = Counting()
     with BrowserUse(
         api_key=KEY, base_url=f"http://127.0.0.1:{port}/api/v3", transport=transport
     ) as client:
         with pytest.raises(errors.APIConnectionError) as caught:
-            client.browsers.get("b1")
+            call(client)
     assert transport.outcomes == ["refused"] * 3  # one try and two retries
     assert f"127.0.0.1:{port}" in str(caught.value)
     assert KEY not in str(caught.value)
-
-
-def test_a_create_is_retried_on_a_refused_connection() -> None:
-    """A refused connection never reached a server, so even a billed create is sent again."""
-    port = _closed_port()
-    transport = Counting()
-    with BrowserUse(
-        api_key=KEY, base_url=f"http://127.0.0.1:{port}/api/v3", transport=transport
-    ) as client:
-        with pytest.raises(errors.APIConnectionError):
-            client.browsers.create()
-    assert transport.outcomes == ["refused"] * 3
 
 
 def test_a_create_refused_gets_through_when_the_server_comes_up() -> None:

@@ -22,8 +22,10 @@ import pytest
 
 from bu_cdp import BrowserUse
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import configure_environment
 from tests.support.pages import PageServer
 from tests.support.proxy import AuthProxy
+from tests.support.waiting import wait_until
 
 INI = """
 [pytest]
@@ -47,8 +49,7 @@ def record(handle, note=""):
 
 
 def point_at(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
-    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
+    configure_environment(server, monkeypatch)
     return {"base_url": server.base_url, "api_key": server.config.api_key}
 
 
@@ -422,10 +423,11 @@ def test_sigterm_inside_a_playwright_wait_stops_every_browser(
         )
         try:
             started = pytester.path / "started"
-            deadline = time.monotonic() + 60
-            while not started.exists() and process.poll() is None:
-                assert time.monotonic() < deadline, "the inner test never started"
-                time.sleep(0.1)
+            wait_until(
+                lambda: started.exists() or process.poll() is not None,
+                60,
+                "the inner test to start",
+            )
             time.sleep(0.5)  # the inner test is now inside its two-minute Playwright wait
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=60)

@@ -33,6 +33,7 @@ from bu_cdp.server.app import create_app
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.forwarder import ProxyForwarder, Upstream
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import create_browser, key_header
 from tests.support.pages import PageServer
 from tests.support.processes import group_of
 from tests.support.proxy import AuthProxy
@@ -113,19 +114,9 @@ def pw() -> Iterator[Playwright]:
         yield playwright
 
 
-def _headers(server: ServerThread) -> dict[str, str]:
-    return {"X-Browser-Use-API-Key": server.config.api_key}
-
-
-def _create(server: ServerThread, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(
-        server.base_url + "/browsers", json=body, headers=_headers(server), timeout=60
-    )
-
-
 def _stop(server: ServerThread, browser_id: str) -> None:
     url = f"{server.base_url}/browsers/{browser_id}/stop"
-    httpx.post(url, headers=_headers(server), timeout=60).raise_for_status()
+    httpx.post(url, headers=key_header(server), timeout=60).raise_for_status()
 
 
 @pytest.fixture
@@ -134,7 +125,7 @@ def browser_of(proxied: ServerThread) -> Iterator[Any]:
     made: list[str] = []
 
     def create(body: dict[str, Any]) -> httpx.Response:
-        answer = _create(proxied, body)
+        answer = create_browser(proxied, body)
         assert answer.status_code == 200, answer.text
         made.append(answer.json()["id"])
         return answer
@@ -168,7 +159,7 @@ def _assert_no_secret(text: str | bytes, where: str) -> None:
 def custom(proxied: ServerThread, upstream: AuthProxy) -> Iterator[httpx.Response]:
     """One browser through ``custom_proxy`` with credentials, shared by the tests below."""
     proxy = {"host": "127.0.0.1", "port": upstream.port, "username": USER, "password": PASSWORD}
-    answer = _create(proxied, {"custom_proxy": proxy})
+    answer = create_browser(proxied, {"custom_proxy": proxy})
     assert answer.status_code == 200, answer.text
     yield answer
     _stop(proxied, answer.json()["id"])
@@ -217,7 +208,7 @@ def test_credentials_appear_in_no_process_list_api_answer_or_log(
     assert b"--proxy-bypass-list=<-loopback>" in main_cmdline
 
     _assert_no_secret(custom.text, "the create answer")
-    got = httpx.get(f"{proxied.base_url}/browsers/{browser_id}", headers=_headers(proxied))
+    got = httpx.get(f"{proxied.base_url}/browsers/{browser_id}", headers=key_header(proxied))
     _assert_no_secret(got.text, "the get answer")
     assert any("goes through upstream proxy" in line for line in server_log)
     _assert_no_secret("\n".join(server_log), "the server log")
@@ -261,7 +252,7 @@ def test_without_a_proxy_the_browser_connects_directly(
 
 
 def test_code_without_a_proxy_gets_422_listing_the_configured_codes(proxied: ServerThread) -> None:
-    answer = _create(proxied, {"proxy_country_code": "jp"})
+    answer = create_browser(proxied, {"proxy_country_code": "jp"})
     assert answer.status_code == 422
     error = answer.json()["detail"][0]
     assert error["loc"][-1] == "proxy_country_code"
@@ -364,7 +355,7 @@ def test_unreachable_proxy_fails_navigations_at_once_with_a_proxy_error(
 def test_bad_custom_proxy_gets_422_naming_the_field_without_echoing_secrets(
     proxied: ServerThread, custom_proxy: Any, field: str, words: str
 ) -> None:
-    answer = _create(proxied, {"custom_proxy": custom_proxy})
+    answer = create_browser(proxied, {"custom_proxy": custom_proxy})
     assert answer.status_code == 422
     error = answer.json()["detail"][0]
     assert error["loc"][:2] == ["body", "custom_proxy"] and error["loc"][-1] == field
@@ -374,7 +365,7 @@ def test_bad_custom_proxy_gets_422_naming_the_field_without_echoing_secrets(
 
 def test_a_country_code_and_a_custom_proxy_together_get_422(proxied: ServerThread) -> None:
     proxy = {"host": "127.0.0.1", "port": 1, "username": USER, "password": PASSWORD}
-    answer = _create(proxied, {"proxy_country_code": "us", "custom_proxy": proxy})
+    answer = create_browser(proxied, {"proxy_country_code": "us", "custom_proxy": proxy})
     assert answer.status_code == 422
     error = answer.json()["detail"][0]
     assert error["loc"][-1] == "custom_proxy" and "not both" in error["msg"]

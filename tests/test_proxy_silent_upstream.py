@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import sync_playwright
 
-from bu_cdp import BrowserUse
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for
 from tests.support.pages import PageServer
 
 
@@ -62,7 +62,7 @@ def test_a_proxy_that_never_answers_fails_a_plain_http_page_with_a_proxy_error(
 ) -> None:
     # The forwarder waits three times the connect timeout for an answer to start.
     server = make_server(proxy_connect_timeout=0.5)
-    with BrowserUse(base_url=server.base_url, api_key=server.config.api_key) as client:
+    with client_for(server) as client:
         browser = client.browsers.create(
             custom_proxy={"host": "127.0.0.1", "port": silent.port}, timeout=5
         )

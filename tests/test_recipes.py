@@ -26,6 +26,7 @@ import bu_cdp.embedded
 from bu_cdp.client._resources import Workspaces
 from bu_cdp.errors import NotFoundError
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import configure_environment
 from tests.support.pages import PageServer
 from tests.support.proxy import AuthProxy
 
@@ -144,8 +145,7 @@ def test_workspace_files_where_there_is_no_download(
         raise NotFoundError("Not Found", status_code=404)
 
     monkeypatch.setattr(Workspaces, "download", no_such_route)
-    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
-    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
+    configure_environment(server, monkeypatch)
     assert _recipe_module("workspace_files").main() == 0
     out = capsys.readouterr().out
     assert "this API has no download" in out

@@ -18,18 +18,15 @@ import pytest
 import websockets.sync.client
 from playwright.sync_api import sync_playwright
 
-from bu_cdp import BrowserUse, errors
+from bu_cdp import errors
 from bu_cdp.models import Browser, SessionStatus
 from bu_cdp.server.recording import RecordingStore
 from bu_cdp.server.sessions import Sessions
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for, create_browser
 from tests.support.pages import PageServer
 from tests.support.processes import children_of
 from tests.support.waiting import wait_until
-
-
-def _client(server: ServerThread) -> BrowserUse:
-    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
 
 
 def _encoders() -> list[int]:
@@ -49,7 +46,7 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
 ) -> None:
     folder = tmp_path / "recordings"
     server = make_server(recordings_dir=folder)
-    with _client(server) as client:
+    with client_for(server) as client:
         browser = client.browsers.create(enable_recording=True, timeout=5)
         assert browser.recording_url is None  # not before the stop
         with sync_playwright() as pw:
@@ -102,7 +99,7 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
     sessions: Sessions = server.app.state.persistence.sessions
     recorded = sessions.record("browse", status=SessionStatus.STOPPED, browser_id=browser.id)
     unrecorded = sessions.record("browse", browser_id=str(uuid.uuid4()))
-    with _client(server) as client:
+    with client_for(server) as client:
         assert client.sessions.recording(recorded["id"]).recording_url == stopped.recording_url
         with pytest.raises(errors.NotFoundError, match="has no recording"):
             client.sessions.recording(unrecorded["id"])
@@ -112,7 +109,7 @@ def test_a_browser_that_crashes_still_leaves_its_recording(
     make_server: Callable[..., ServerThread], pages: PageServer, tmp_path: Path
 ) -> None:
     server = make_server(recordings_dir=tmp_path)
-    with _client(server) as client:
+    with client_for(server) as client:
         browser = client.browsers.create(enable_recording=True, timeout=5)
         process = server.manager.get(browser.id or "").process
         assert process is not None
@@ -136,7 +133,7 @@ def test_without_enable_recording_nothing_is_recorded(
 ) -> None:
     folder = tmp_path / "recordings"
     server = make_server(recordings_dir=folder)
-    with _client(server) as client:
+    with client_for(server) as client:
         browser = client.browsers.create(timeout=5)
         assert not server.app.state.screencasts.running(browser.id)  # no screencast at all
         assert not server.app.state.recorder.recording(browser.id)
@@ -154,11 +151,7 @@ def test_an_unwritable_recordings_folder_is_a_clear_503(
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("in the way")
     server = make_server(recordings_dir=not_a_folder)
-    answer = httpx.post(
-        server.base_url + "/browsers",
-        json={"enable_recording": True},
-        headers={"X-Browser-Use-API-Key": server.config.api_key},
-    )
+    answer = create_browser(server, {"enable_recording": True}, timeout=5)
     assert answer.status_code == 503
     assert "recording" in answer.json()["detail"]
     assert server.manager.active() == []

@@ -8,27 +8,15 @@ from pathlib import Path
 
 import httpx
 
-from bu_cdp import BrowserUse
 from bu_cdp.server.thread import ServerThread
-
-
-def _client(server: ServerThread) -> BrowserUse:
-    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
+from tests.support.local_api import client_for
+from tests.support.processes import children_of
 
 
 def _encoder_command_lines() -> list[bytes]:
     """The command lines of this process's running encoder children (any local user can
     read them, as here, from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == os.getpid() and b"bu_cdp.server.encoder" in command:
-            found.append(command)
-    return found
+    return [p.cmdline for p in children_of(os.getpid(), "bu_cdp.server.encoder")]
 
 
 def test_a_recording_token_is_never_on_a_command_line_and_its_url_outlives_the_server(
@@ -36,7 +24,7 @@ def test_a_recording_token_is_never_on_a_command_line_and_its_url_outlives_the_s
 ) -> None:
     data = tmp_path / "data"
     first = make_server(data_dir=data)
-    with _client(first) as client:
+    with client_for(first) as client:
         browser = client.browsers.create(enable_recording=True, timeout=5)
         while_recording = _encoder_command_lines()
         client.browsers.stop(browser.id or "")
@@ -50,7 +38,7 @@ def test_a_recording_token_is_never_on_a_command_line_and_its_url_outlives_the_s
     # A server started later on the same data folder answers for that browser from the
     # store, its recording included, at its own address.
     second = make_server(data_dir=data)
-    with _client(second) as client:
+    with client_for(second) as client:
         earlier = client.browsers.get(browser.id or "")
     assert earlier.status == "stopped"
     assert earlier.recording_url is not None

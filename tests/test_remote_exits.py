@@ -20,6 +20,7 @@ from bu_cdp import BrowserUse, RemoteBrowser, _exits
 from bu_cdp.cli import main as cli
 from bu_cdp.ledger import Ledger
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import configure_environment
 from tests.support.pages import PageServer
 
 # A program with a remote-browser block, waiting inside it (in Playwright, as a test would).
@@ -111,8 +112,7 @@ def test_sigkill_then_the_leak_command_stops_the_browser(
     child.communicate(timeout=30)
     assert client.browsers.get(browser_id).status == "active"  # leaked: nobody stopped it
 
-    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
-    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
+    configure_environment(server, monkeypatch)
     assert cli(["browsers", "stop", "--leaked"]) == 0
 
     assert client.browsers.get(browser_id).status == "stopped"

@@ -143,14 +143,6 @@ def test_the_leak_command_leaves_alone_what_it_must(tmp_path: Path) -> None:
 # -- the leak command on the configured server, and only there ----------------------------
 
 
-@pytest.fixture
-def on_server(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> ServerThread:
-    """The command configured for the suite's server, as a user's environment would be."""
-    monkeypatch.setenv("BU_CDP_BASE_URL", server.base_url)
-    monkeypatch.setenv("BROWSER_USE_API_KEY", server.config.api_key)
-    return server
-
-
 def test_dry_run_then_stop_then_include_kept(
     on_server: ServerThread, ledger_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

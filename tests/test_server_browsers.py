@@ -13,6 +13,7 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse, errors
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import create_browser
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums
 
@@ -55,11 +56,7 @@ def test_unknown_browser_is_404(api: dict[str, str]) -> None:
 def test_bad_fields_get_422_naming_the_field(
     server: ServerThread, fields: dict[str, int], field: str
 ) -> None:
-    answer = httpx.post(
-        server.base_url + "/browsers",
-        json=fields,
-        headers={"X-Browser-Use-API-Key": server.config.api_key},
-    )
+    answer = create_browser(server, fields, timeout=5)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][-1] == field
 

@@ -16,6 +16,7 @@ from bu_cdp.server.chromium import LaunchPlan
 from bu_cdp.server.problems import ApiProblem, invalid
 from bu_cdp.server.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import create_browser, key_header
 from tests.support.processes import live_chromiums
 from tests.support.waiting import wait_until
 
@@ -35,11 +36,6 @@ class Picky(BrowserHooks):
             raise ApiProblem(409, "what this browser needs is taken")
 
 
-def _create(server: ServerThread, **fields: object) -> httpx.Response:
-    headers = {"X-Browser-Use-API-Key": server.config.api_key}
-    return httpx.post(f"{server.base_url}/browsers", json=fields, headers=headers, timeout=60)
-
-
 def test_refusals_cost_no_slot_and_no_warm_browser(
     make_server: Callable[..., ServerThread],
 ) -> None:
@@ -51,13 +47,13 @@ def test_refusals_cost_no_slot_and_no_warm_browser(
     launches = manager.metrics.launches
 
     # Refused in prepare, after taking the warm Chromium: it goes back to the pool, unused.
-    refused = _create(server, timeout=REFUSED_BY_PREPARE)
+    refused = create_browser(server, {"timeout": REFUSED_BY_PREPARE})
     assert refused.status_code == 409, refused.text
     assert [warm.process.pid for warm in manager.pool.waiting()] == [warm_pid]
     assert manager.metrics.launches == launches  # no Chromium killed and launched again
     assert manager.admission.in_use == 0
 
-    created = _create(server, timeout=5)
+    created = create_browser(server, {"timeout": 5})
     assert created.status_code == 200, created.text
     browser = manager.get(created.json()["id"])
     assert browser.from_pool and browser.process is not None
@@ -65,13 +61,13 @@ def test_refusals_cost_no_slot_and_no_warm_browser(
 
     # At the limit, a request a hook refuses is told so at once: not queued, not a 429
     # (which clients retry) after the queue timeout.
-    refused = _create(server, timeout=REFUSED_BY_CHECK)
+    refused = create_browser(server, {"timeout": REFUSED_BY_CHECK})
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"][0]["loc"] == ["body", "timeout"]
     assert manager.admission.rejected == 0
     stopped = httpx.post(
         f"{server.base_url}/browsers/{browser.id}/stop",
-        headers={"X-Browser-Use-API-Key": server.config.api_key},
+        headers=key_header(server),
     )
     assert stopped.status_code == 200
 

@@ -13,10 +13,7 @@ import pytest
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
-
-
-def _headers(server: ServerThread) -> dict[str, str]:
-    return {"X-Browser-Use-API-Key": server.config.api_key}
+from tests.support.local_api import create_browser, key_header
 
 
 def test_a_bad_setting_at_start_up_leaves_nothing_open(tmp_path: Path) -> None:
@@ -43,12 +40,12 @@ def test_a_browser_whose_recording_cannot_start_is_not_billed(
     created = httpx.post(
         f"{server.base_url}/browsers",
         json={"enable_recording": True},
-        headers=_headers(server),
+        headers=key_header(server),
         timeout=60,
     )
     assert created.status_code == 503, created.text
     assert "recording" in created.json()["detail"]
-    usage = httpx.get(f"{server.base_url}/billing/usage", headers=_headers(server)).json()
+    usage = httpx.get(f"{server.base_url}/billing/usage", headers=key_header(server)).json()
     assert usage["browsers"] == 0 and usage["browser_minutes"] == 0
 
 
@@ -57,26 +54,22 @@ def test_a_browser_of_another_server_on_the_same_data_folder_cannot_be_stopped_h
 ) -> None:
     owner = make_server(data_dir=tmp_path / "data")
     other = make_server(data_dir=tmp_path / "data")
-    created = httpx.post(
-        f"{owner.base_url}/browsers", json={}, headers=_headers(owner), timeout=60
-    ).json()
+    created = create_browser(owner, {}).json()
     stop_path = f"/browsers/{created['id']}/stop"
 
-    refused = httpx.post(other.base_url + stop_path, headers=_headers(other))
+    refused = httpx.post(other.base_url + stop_path, headers=key_header(other))
     assert refused.status_code == 409
     assert "another bu-cdp server" in refused.json()["detail"]
     assert owner.manager.get(created["id"]).active  # still running, as the 409 says
 
-    stopped = httpx.post(owner.base_url + stop_path, headers=_headers(owner), timeout=60)
+    stopped = httpx.post(owner.base_url + stop_path, headers=key_header(owner), timeout=60)
     assert stopped.json()["status"] == "stopped"
-    again = httpx.post(other.base_url + stop_path, headers=_headers(other))
+    again = httpx.post(other.base_url + stop_path, headers=key_header(other))
     assert (again.status_code, again.json()["status"]) == (200, "stopped")  # ended: no-op
 
 
 def test_json_version_answers_502_when_chromium_cannot_be_reached(server: ServerThread) -> None:
-    created = httpx.post(
-        f"{server.base_url}/browsers", json={}, headers=_headers(server), timeout=60
-    ).json()
+    created = create_browser(server, {}).json()
     process = server.manager.get(created["id"]).process
     assert process is not None
     port = process.port
@@ -92,4 +85,4 @@ def test_json_version_answers_502_when_chromium_cannot_be_reached(server: Server
             process.port = port
     assert answer.status_code == 502
     assert "Chromium could not be reached" in answer.json()["detail"]
-    httpx.post(f"{server.base_url}/browsers/{created['id']}/stop", headers=_headers(server))
+    httpx.post(f"{server.base_url}/browsers/{created['id']}/stop", headers=key_header(server))

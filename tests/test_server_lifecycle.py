@@ -13,14 +13,10 @@ import pytest
 import websockets
 from websockets.sync.client import connect
 
-from bu_cdp import BrowserUse
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for, create_browser, key_header
 from tests.support.processes import live_chromiums
 from tests.support.waiting import wait_until
-
-
-def client_for(server: ServerThread) -> BrowserUse:
-    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
 
 
 def test_kill_9_of_chromium_turns_its_browser_to_error_and_frees_its_slot(
@@ -36,7 +32,7 @@ def test_kill_9_of_chromium_turns_its_browser_to_error_and_frees_its_slot(
         wait_until(lambda: client.browsers.get(browser.id or "").status == "error", 30, "error")
         answer = httpx.get(
             f"{server.base_url}/browsers/{browser.id}",
-            headers={"X-Browser-Use-API-Key": server.config.api_key},
+            headers=key_header(server),
         ).json()
         assert answer["reason"] == "Chromium exited unexpectedly (killed by SIGKILL)"
         assert answer["stopped_at"]
@@ -75,12 +71,7 @@ def test_a_missing_chromium_is_a_clear_503_not_a_hang(
     make_server: Callable[..., ServerThread], tmp_path: Path
 ) -> None:
     server = make_server(chromium=str(tmp_path / "no-such-chromium"), warm=1)
-    answer = httpx.post(
-        server.base_url + "/browsers",
-        json={},
-        headers={"X-Browser-Use-API-Key": server.config.api_key},
-        timeout=30,
-    )
+    answer = create_browser(server, {}, timeout=30)
     assert answer.status_code == 503
     assert "Chromium not found: set BU_CDP_CHROMIUM" in answer.json()["detail"]
     metrics = server.manager.snapshot()
@@ -96,12 +87,7 @@ def test_a_chromium_that_never_comes_up_is_tried_twice_then_503(
     stuck.write_text("#!/bin/sh\nwhile :; do sleep 1; done\n")  # runs, never opens a port
     stuck.chmod(stuck.stat().st_mode | stat.S_IEXEC)
     server = make_server(chromium=str(stuck), launch_timeout=0.5)
-    answer = httpx.post(
-        server.base_url + "/browsers",
-        json={},
-        headers={"X-Browser-Use-API-Key": server.config.api_key},
-        timeout=30,
-    )
+    answer = create_browser(server, {}, timeout=30)
     assert answer.status_code == 503
     assert "did not open its DevTools port" in answer.json()["detail"]
     metrics = server.manager.snapshot()

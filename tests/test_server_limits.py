@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import create_browser, key_header
 from tests.support.waiting import wait_until
 
 
@@ -15,11 +16,11 @@ def test_past_the_limit_creates_queue_then_get_429_with_retry_after(
     make_server: Callable[..., ServerThread],
 ) -> None:
     server = make_server(max_browsers=1, max_queued=1, queue_timeout=1.0)
-    headers = {"X-Browser-Use-API-Key": server.config.api_key}
+    headers = key_header(server)
     url = server.base_url + "/browsers"
 
     def create() -> httpx.Response:
-        return httpx.post(url, json={"timeout": 5}, headers=headers, timeout=60)
+        return create_browser(server, {"timeout": 5})
 
     def queued() -> int:
         return int(server.manager.snapshot()["queued_creates"])  # type: ignore[call-overload]
@@ -72,9 +73,7 @@ def test_health_needs_no_key_and_tells_nothing_private(server: ServerThread) -> 
 
 def test_metrics_need_the_key(server: ServerThread) -> None:
     assert httpx.get(server.base_url + "/metrics").status_code == 401
-    answer = httpx.get(
-        server.base_url + "/metrics", headers={"X-Browser-Use-API-Key": server.config.api_key}
-    )
+    answer = httpx.get(server.base_url + "/metrics", headers=key_header(server))
     assert answer.status_code == 200
     assert {
         "active_browsers",

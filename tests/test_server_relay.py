@@ -12,9 +12,9 @@ import websockets
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
-from bu_cdp import BrowserUse
 from bu_cdp.models import Browser
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for
 
 
 def cdp_call(url: str, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def cdp_call(url: str, method: str, params: dict[str, Any] | None = None) -> dic
 @pytest.fixture(scope="module")
 def browser(server: ServerThread) -> Iterator[Browser]:
     """One browser on the shared server for the relay tests below."""
-    with BrowserUse(base_url=server.base_url, api_key=server.config.api_key) as client:
+    with client_for(server) as client:
         created = client.browsers.create(timeout=5)
         yield created
         client.browsers.stop(created.id or "")
@@ -109,7 +109,7 @@ def test_a_full_page_screenshot_larger_than_16_mib_passes(browser: Browser) -> N
 def test_the_asgi_relay_works_too(make_server: Callable[..., ServerThread]) -> None:
     """The frame-by-frame relay, for when the app runs under another ASGI server."""
     server = make_server(cdp_relay="asgi")
-    with BrowserUse(base_url=server.base_url, api_key=server.config.api_key) as client:
+    with client_for(server) as client:
         created = client.browsers.create(timeout=5)
         url = created.cdp_url or ""
         assert cdp_call(url, "Browser.getVersion")["protocolVersion"]

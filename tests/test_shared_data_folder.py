@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,19 +21,10 @@ from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.store import DATABASE_NAME, Store, new_id, now, timestamp
 from bu_cdp.server.thread import ServerThread
 from bu_cdp.server.workspaces import Workspaces
+from tests.support.local_api import key_header
+from tests.support.waiting import wait_until
 
 BOUNDARY = "b0undary"
-
-
-def _headers(server: ServerThread) -> dict[str, str]:
-    return {"X-Browser-Use-API-Key": server.config.api_key}
-
-
-def _until(check: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.02)
 
 
 def _held(lock: Any) -> bool:
@@ -51,7 +41,7 @@ def test_a_server_starting_on_the_folder_leaves_a_live_servers_upload_alone(
     data = tmp_path / "data"
     first = make_server(data_dir=data)
     workspace_id = httpx.post(
-        first.base_url + "/workspaces", json={"name": "shared"}, headers=_headers(first)
+        first.base_url + "/workspaces", json={"name": "shared"}, headers=key_header(first)
     ).json()["id"]
     halfway = threading.Event()
 
@@ -70,7 +60,7 @@ def test_a_server_starting_on_the_folder_leaves_a_live_servers_upload_alone(
                 f"{first.base_url}/workspaces/{workspace_id}/upload",
                 content=body(),
                 headers={
-                    **_headers(first),
+                    **key_header(first),
                     "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
                 },
                 timeout=60,
@@ -80,7 +70,7 @@ def test_a_server_starting_on_the_folder_leaves_a_live_servers_upload_alone(
     uploading.start()
     partial = data / "workspaces" / workspace_id / "partial"
     try:
-        _until(lambda: any(partial.rglob("*.part")), "the upload to reach the disk")
+        wait_until(lambda: any(partial.rglob("*.part")), 30.0, "the upload to reach the disk")
         make_server(data_dir=data)  # tidies the folder at start
         assert any(partial.rglob("*.part")), "another server removed a live upload"
     finally:
@@ -134,7 +124,7 @@ def test_the_event_loop_answers_while_the_store_waits_for_another_servers_write(
                 httpx.post(
                     server.base_url + "/profiles",
                     json={"name": "waits"},
-                    headers=_headers(server),
+                    headers=key_header(server),
                     timeout=60,
                 )
             )
@@ -142,7 +132,7 @@ def test_the_event_loop_answers_while_the_store_waits_for_another_servers_write(
         creating.start()
         store: Store = server.app.state.persistence.store
         # The create is inside its INSERT, waiting for the lock, once it holds the store.
-        _until(lambda: _held(store._lock), "the create to wait")
+        wait_until(lambda: _held(store._lock), 30.0, "the create to wait")
         health = httpx.get(server.base_url.removesuffix("/api/v3") + "/health", timeout=60)
         assert health.status_code == 200
         assert creating.is_alive() and not created  # answered while the write still waits

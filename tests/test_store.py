@@ -15,6 +15,7 @@ from bu_cdp.server import store as store_module
 from bu_cdp.server.profiles import Profiles
 from bu_cdp.server.store import DATABASE_NAME, Store, default_data_dir, timestamp
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for
 
 
 def test_the_data_folder_is_bu_cdp_home_else_the_platforms(
@@ -191,7 +192,7 @@ def test_without_a_usable_data_folder_the_server_still_serves(
     server = make_server()
     scratch: Path = server.app.state.persistence.store.data_dir
     assert scratch.name.startswith("bu-cdp-data-") and scratch.is_dir()
-    with BrowserUse(base_url=server.base_url, api_key=server.config.api_key) as client:
+    with client_for(server) as client:
         assert client.profiles.create("for now").name == "for now"
     server.stop()
     assert not scratch.exists()  # a stand-in folder: removed with the server

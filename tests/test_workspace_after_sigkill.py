@@ -4,66 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from bu_cdp import BrowserUse
+from tests.support.serving import serve_process
+from tests.support.waiting import wait_until
 
 BOUNDARY = "b0undary"
-
-
-def _until(check: Callable[[], bool], what: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
-
-
-@dataclass
-class _Served:
-    process: subprocess.Popen[bytes]
-    client: BrowserUse
-    api: str  # the API's base URL
-    key: str
-
-
-@contextlib.contextmanager
-def _serve(data: Path, log: Path) -> Iterator[_Served]:
-    """``bu-cdp serve`` on the data folder, as its own process, and a client for it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    key = secrets.token_urlsafe(16)
-    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", str(port)]
-    command += ["--api-key", key, "--data-dir", str(data)]
-    with log.open("ab") as errors:
-        process = subprocess.Popen(command, stderr=errors)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert process.poll() is None, f"bu-cdp serve exited with {process.returncode}"
-        with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(base + "/health", timeout=1).status_code == 200
-        return False
-
-    try:
-        _until(healthy, "bu-cdp serve to answer /health")
-        with BrowserUse(base_url=base + "/api/v3", api_key=key) as client:
-            yield _Served(process, client, base + "/api/v3", key)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(30)
 
 
 def _contents(client: BrowserUse, workspace_id: str, into: Path) -> dict[str, tuple[int, bytes]]:
@@ -78,10 +30,12 @@ def _contents(client: BrowserUse, workspace_id: str, into: Path) -> dict[str, tu
 
 
 def test_a_workspace_is_intact_after_its_server_is_killed(tmp_path: Path) -> None:
-    data, log = tmp_path / "data", tmp_path / "serve.log"
+    data = tmp_path / "data"
     report = os.urandom(3 << 20)  # a few MiB: written in several pieces
-    with _serve(data, log) as served:
-        client = served.client
+    with (
+        serve_process("--data-dir", str(data), tmpdir=tmp_path) as served,
+        BrowserUse(**served.api) as client,
+    ):
         workspace_id = client.workspaces.create("kept").id or ""
         client.workspaces.upload(workspace_id, report, filename="report.bin", prefix="2024/q1")
         client.workspaces.upload(workspace_id, b"first", filename="note.txt")
@@ -102,10 +56,10 @@ def test_a_workspace_is_intact_after_its_server_is_killed(tmp_path: Path) -> Non
         def upload() -> None:
             with contextlib.suppress(httpx.HTTPError):
                 httpx.post(
-                    f"{served.api}/workspaces/{workspace_id}/upload",
+                    f"{served.api_url}/workspaces/{workspace_id}/upload",
                     content=body(),
                     headers={
-                        "X-Browser-Use-API-Key": served.key,
+                        **served.headers,
                         "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
                     },
                     timeout=60,
@@ -114,15 +68,17 @@ def test_a_workspace_is_intact_after_its_server_is_killed(tmp_path: Path) -> Non
         uploading = threading.Thread(target=upload)
         uploading.start()
         partial = data / "workspaces" / workspace_id / "partial"
-        _until(lambda: any(partial.rglob("*.part")), "the upload to reach the disk")
+        wait_until(lambda: any(partial.rglob("*.part")), 60.0, "the upload to reach the disk")
         served.process.send_signal(signal.SIGKILL)
         served.process.wait(30)
         halfway.set()
         uploading.join(60)
     assert any(partial.rglob("*.part"))  # a killed server cannot clean up ...
 
-    with _serve(data, log) as served:
-        client = served.client
+    with (
+        serve_process("--data-dir", str(data), tmpdir=tmp_path) as served,
+        BrowserUse(**served.api) as client,
+    ):
         assert [w.id for w in client.workspaces.list()] == [workspace_id]
         after = _contents(client, workspace_id, tmp_path / "after")
         assert not any(partial.rglob("*.part"))  # ... the next one does, its run being over

@@ -14,6 +14,7 @@ from bu_cdp.server.store import Store
 from bu_cdp.server.thread import ServerThread
 from bu_cdp.server.uploads import UploadPart
 from bu_cdp.server.workspaces import Workspaces
+from tests.support.local_api import key_header
 
 BOUNDARY = "b0undary"
 
@@ -39,7 +40,7 @@ def _upload(server: ServerThread, workspace_id: str, *files: tuple[str, bytes]) 
         f"{server.base_url}/workspaces/{workspace_id}/upload",
         content=_body(*files),
         headers={
-            "X-Browser-Use-API-Key": server.config.api_key,
+            **key_header(server),
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
         },
         timeout=30,
@@ -56,7 +57,7 @@ def test_one_upload_naming_a_file_and_a_folder_at_one_path_gets_409(
 ) -> None:
     data = tmp_path / "data"
     server = make_server(data_dir=data)
-    headers = {"X-Browser-Use-API-Key": server.config.api_key}
+    headers = key_header(server)
     workspace = httpx.post(server.base_url + "/workspaces", json={"name": "w"}, headers=headers)
     workspace_id = workspace.json()["id"]
 

@@ -15,19 +15,12 @@ import pytest
 
 from bu_cdp import BrowserUse, errors
 from bu_cdp.server.thread import ServerThread
+from tests.support.local_api import client_for, key_header
 from tests.support.serving import serve_process
-
-KEY_HEADER = "X-Browser-Use-API-Key"
-
-
-def _client(server: ServerThread) -> BrowserUse:
-    return BrowserUse(base_url=server.base_url, api_key=server.config.api_key)
 
 
 def _http(server: ServerThread) -> httpx.Client:
-    return httpx.Client(
-        base_url=server.base_url, headers={KEY_HEADER: server.config.api_key}, timeout=60
-    )
+    return httpx.Client(base_url=server.base_url, headers=key_header(server), timeout=60)
 
 
 MULTIPART = {"Content-Type": "multipart/form-data; boundary=b0undary"}
@@ -63,7 +56,7 @@ def own_server(make_server: Callable[..., ServerThread], tmp_path: Path) -> Serv
 def test_upload_list_size_download_and_delete(own_server: ServerThread, tmp_path: Path) -> None:
     report = tmp_path / "report.csv"
     report.write_bytes(b"day,visits\n" + b"monday,12\n" * 2000)
-    with _client(own_server) as client:
+    with client_for(own_server) as client:
         workspace = client.workspaces.create("research")
         assert workspace.name == "research" and workspace.id
         assert [w.id for w in client.workspaces.list()] == [workspace.id]
@@ -116,7 +109,7 @@ def test_upload_list_size_download_and_delete(own_server: ServerThread, tmp_path
 
 def test_an_upload_over_the_limit_gets_413_and_leaves_nothing(own_server: ServerThread) -> None:
     limit = own_server.config.max_upload_bytes
-    with _client(own_server) as client:
+    with client_for(own_server) as client:
         workspace = client.workspaces.create("limits")
         with pytest.raises(errors.PayloadTooLargeError, match="max_upload_bytes"):
             client.workspaces.upload(workspace.id or "", b"x" * (limit * 4), filename="big.bin")
@@ -170,7 +163,7 @@ def test_paths_that_could_escape_are_refused(
 ) -> None:
     base = _data(walled_server).parent
     before = _all_files(base, but="data/"), _all_files(tmp_path)
-    with _client(walled_server) as client, _http(walled_server) as http:
+    with client_for(walled_server) as client, _http(walled_server) as http:
         workspace_id = client.workspaces.create("walls").id or ""
         upload = f"/workspaces/{workspace_id}/upload"
 
@@ -204,7 +197,7 @@ def test_symbolic_links_inside_a_workspace_are_not_followed(
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "key.txt").write_text("do not read")
-    with _client(own_server) as client:
+    with client_for(own_server) as client:
         workspace_id = client.workspaces.create("links").id or ""
         client.workspaces.upload(workspace_id, b"ok", filename="plain.txt")
         files = _data(own_server) / "workspaces" / workspace_id / "files"
@@ -227,7 +220,7 @@ def test_an_upload_streams_to_disk_without_being_held_in_memory(
 ) -> None:
     size, chunk = 24 << 20, 64 << 10
     server = make_server(data_dir=tmp_path / "data")
-    with _client(server) as client:
+    with client_for(server) as client:
         workspace_id = client.workspaces.create("big").id or ""
 
     def body() -> Iterator[bytes]:
