@@ -70,7 +70,8 @@ def serve_process(
     stop its browsers; one that will not stop is killed.
     """
     key = secrets.token_urlsafe(16)
-    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", "0", "--api-key", key]
+    # One argument: a key that starts with "-" (one in 64) is not taken for an option.
+    command = [sys.executable, "-m", "bu_cdp.cli", "serve", "--port", "0", f"--api-key={key}"]
     log_path = tmpdir / LOG_NAME
     start = log_path.stat().st_size if log_path.exists() else 0  # the log may be shared
     with log_path.open("ab") as log:
