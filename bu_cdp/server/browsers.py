@@ -211,9 +211,7 @@ class BrowserManager:
         return browser
 
     def fits_pool(self, request: BrowserCreateRequest) -> bool:
-        """Can a plain pre-launched Chromium serve this request?"""
-        if request.profile_id or request.proxy_country_code or request.custom_proxy:
-            return False  # a profile or a proxy is part of how Chromium is launched
+        """Can a plain pre-launched Chromium serve this request? (Not if a hook says no.)"""
         return not any(hook.needs_cold_launch(request) for hook in self.hooks)
 
     async def _start(self, request: BrowserCreateRequest, slot: Slot) -> ManagedBrowser:
