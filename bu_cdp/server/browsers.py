@@ -353,7 +353,7 @@ class BrowserManager:
                     await cdp.close()
             if process is not None:
                 await process.kill()
-            workdirs.remove(workdir)
+            await asyncio.to_thread(workdirs.remove, workdir)
             raise
 
     # -- end -----------------------------------------------------------------------------

@@ -60,8 +60,9 @@ class WarmChromium:
         await self.process.kill()
 
     async def discard(self) -> None:
+        """Kill this Chromium and remove its work folder (off the event loop)."""
         await self.discard_process()
-        workdirs.remove(self.workdir)
+        await asyncio.to_thread(workdirs.remove, self.workdir)
 
 
 Launcher = Callable[[], Awaitable[WarmChromium]]
