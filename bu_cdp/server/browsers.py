@@ -140,8 +140,15 @@ class BrowserManager:
         self._closing = False
 
     async def start(self) -> None:
-        """At server start: clear what a killed predecessor left, start filling the pool."""
-        await asyncio.to_thread(workdirs.sweep_stale)
+        """At server start: clear what a killed predecessor left, start filling the pool.
+
+        Also looks up, in a thread, how Chromium is tied to this process's life (it runs
+        setpriv once), so no launch does that on the event loop.
+        """
+        await asyncio.gather(
+            asyncio.to_thread(workdirs.sweep_stale),
+            asyncio.to_thread(chromium.parent_death_prefix),
+        )
         self.pool.start()
 
     # -- queries -------------------------------------------------------------------------
