@@ -10,6 +10,7 @@ folders whose owner is gone, killing any Chromium still running from them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -25,8 +26,14 @@ OWNER_FILE = "owner"
 
 def create() -> Path:
     workdir = Path(tempfile.mkdtemp(prefix=PREFIX))
-    (workdir / OWNER_FILE).write_text(_identity(os.getpid()) or str(os.getpid()))
+    (workdir / OWNER_FILE).write_text(_owner(os.getpid()))
     return workdir
+
+
+@functools.cache
+def _owner(pid: int) -> str:
+    """The owner mark of this server's folders: read once per process (keyed by pid: a fork)."""
+    return _identity(pid) or str(pid)
 
 
 def remove(workdir: Path) -> None:
