@@ -70,7 +70,7 @@ class ManagedBrowser:
     closers: set[Callable[[], Awaitable[None]]] = field(default_factory=set)
     from_pool: bool = False  # its Chromium came from the warm pool
     _keeps_workdir: bool = False  # its work folder went back to the warm pool with its Chromium
-    _ending: bool = False
+    # Set once its ending begins (``_end``): from then on it is not active, its token void.
     _ending_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -78,7 +78,7 @@ class ManagedBrowser:
 
     @property
     def active(self) -> bool:
-        return self.status == BrowserStatus.ACTIVE and not self._ending
+        return self.status == BrowserStatus.ACTIVE and self._ending_task is None
 
     @property
     def user_data_dir(self) -> Path:
@@ -393,9 +393,8 @@ class BrowserManager:
     ) -> asyncio.Task[None]:
         """The task that ends this browser, started by the first call; later calls join it."""
         if browser._ending_task is None:
-            browser._ending = True  # its token stops working now
             browser.stopped_at = datetime.now(UTC)
-            browser._ending_task = asyncio.create_task(
+            browser._ending_task = asyncio.create_task(  # its token stops working now
                 self._finish(browser, hooks, status, reason), name=f"end browser {browser.id}"
             )
         return browser._ending_task
