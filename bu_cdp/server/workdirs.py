@@ -14,9 +14,10 @@ import functools
 import logging
 import os
 import shutil
-import signal
 import tempfile
 from pathlib import Path
+
+from bu_cdp.server import chromium
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -99,4 +100,4 @@ def _kill_processes_using(workdir: Path) -> None:
                 continue
             group = os.getpgid(int(entry.name))
             if group != own_group:
-                os.killpg(group, signal.SIGKILL)
+                chromium.kill_group(group)
