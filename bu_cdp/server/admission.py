@@ -44,7 +44,9 @@ class Admission:
 
     @property
     def queued(self) -> int:
-        return sum(1 for waiter in self._waiting if not waiter.done())
+        # Every waiter in the queue is still waiting: each leaves it in the same step that
+        # ends its wait (``_release`` hands it a slot, ``_give_up`` and ``close`` cancel it).
+        return len(self._waiting)
 
     async def acquire(self) -> Slot:
         if self._closed:
@@ -77,12 +79,10 @@ class Admission:
             self._waiting.remove(waiter)
 
     def _release(self) -> None:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot changes hands; in_use stays the same
-                return
-        self.in_use = max(0, self.in_use - 1)
+        if self._waiting:
+            self._waiting.popleft().set_result(None)  # the slot changes hands; in_use stays
+        else:
+            self.in_use = max(0, self.in_use - 1)
 
     def _busy(self, why: str) -> ApiProblem:
         self.rejected += 1

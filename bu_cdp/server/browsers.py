@@ -70,7 +70,7 @@ class ManagedBrowser:
     closers: set[Callable[[], Awaitable[None]]] = field(default_factory=set)
     from_pool: bool = False  # its Chromium came from the warm pool
     _keeps_workdir: bool = False  # its work folder went back to the warm pool with its Chromium
-    _ending: bool = False
+    # Set once its ending begins (``_end``): from then on it is not active, its token void.
     _ending_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _ended: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -78,7 +78,7 @@ class ManagedBrowser:
 
     @property
     def active(self) -> bool:
-        return self.status == BrowserStatus.ACTIVE and not self._ending
+        return self.status == BrowserStatus.ACTIVE and self._ending_task is None
 
     @property
     def user_data_dir(self) -> Path:
@@ -140,8 +140,15 @@ class BrowserManager:
         self._closing = False
 
     async def start(self) -> None:
-        """At server start: clear what a killed predecessor left, start filling the pool."""
-        await asyncio.to_thread(workdirs.sweep_stale)
+        """At server start: clear what a killed predecessor left, start filling the pool.
+
+        Also looks up, in a thread, how Chromium is tied to this process's life (it runs
+        setpriv once), so no launch does that on the event loop.
+        """
+        await asyncio.gather(
+            asyncio.to_thread(workdirs.sweep_stale),
+            asyncio.to_thread(chromium.parent_death_prefix),
+        )
         self.pool.start()
 
     # -- queries -------------------------------------------------------------------------
@@ -211,9 +218,7 @@ class BrowserManager:
         return browser
 
     def fits_pool(self, request: BrowserCreateRequest) -> bool:
-        """Can a plain pre-launched Chromium serve this request?"""
-        if request.profile_id or request.proxy_country_code or request.custom_proxy:
-            return False  # a profile or a proxy is part of how Chromium is launched
+        """Can a plain pre-launched Chromium serve this request? (Not if a hook says no.)"""
         return not any(hook.needs_cold_launch(request) for hook in self.hooks)
 
     async def _start(self, request: BrowserCreateRequest, slot: Slot) -> ManagedBrowser:
@@ -355,7 +360,7 @@ class BrowserManager:
                     await cdp.close()
             if process is not None:
                 await process.kill()
-            workdirs.remove(workdir)
+            await asyncio.to_thread(workdirs.remove, workdir)
             raise
 
     # -- end -----------------------------------------------------------------------------
@@ -388,9 +393,8 @@ class BrowserManager:
     ) -> asyncio.Task[None]:
         """The task that ends this browser, started by the first call; later calls join it."""
         if browser._ending_task is None:
-            browser._ending = True  # its token stops working now
             browser.stopped_at = datetime.now(UTC)
-            browser._ending_task = asyncio.create_task(
+            browser._ending_task = asyncio.create_task(  # its token stops working now
                 self._finish(browser, hooks, status, reason), name=f"end browser {browser.id}"
             )
         return browser._ending_task

@@ -121,7 +121,11 @@ async def page_window(cdp: CdpConnection) -> int | None:
 
 
 async def set_content_size(
-    cdp: CdpConnection, width: int, height: int, window_id: int | None = None
+    cdp: CdpConnection,
+    width: int,
+    height: int,
+    window_id: int | None = None,
+    timeout: float = 30.0,
 ) -> None:
     """Make the first tab's viewport (``innerWidth`` x ``innerHeight``) exactly this size.
 
@@ -133,7 +137,9 @@ async def set_content_size(
         if window_id is None:
             return
     await cdp.send(
-        "Browser.setContentsSize", {"windowId": window_id, "width": width, "height": height}
+        "Browser.setContentsSize",
+        {"windowId": window_id, "width": width, "height": height},
+        timeout=timeout,
     )
 
 

@@ -168,19 +168,22 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
-def parent_death_prefix() -> list[str]:
+@functools.cache
+def parent_death_prefix() -> tuple[str, ...]:
     """``setpriv --pdeathsig KILL --`` (util-linux) where it exists, else nothing.
 
     setpriv asks Linux to kill the process it then becomes (Chromium: same pid, same process
     group) when the server dies. It spares us a ``preexec_fn``, which Python documents as
     unsafe in a threaded process (the embedded server runs in the user's) and which forces
     a full fork.
+
+    Looked up once per process, by running setpriv: the server does it in a thread at start
+    (``BrowserManager.start``), so no launch waits for it on the event loop.
     """
     found = shutil.which("setpriv") if _libc is not None else None
-    return [found, "--pdeathsig", "KILL", "--"] if found and _knows_pdeathsig(found) else []
+    return (found, "--pdeathsig", "KILL", "--") if found and _knows_pdeathsig(found) else ()
 
 
-@functools.cache
 def _knows_pdeathsig(setpriv: str) -> bool:
     """util-linux before 2.33 has a setpriv without ``--pdeathsig``."""
     try:

@@ -63,8 +63,7 @@ class Upstream:
 
     @property
     def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{_bracketed(self.host)}:{self.port}"
 
     @property
     def authorization(self) -> str | None:
@@ -489,8 +488,13 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+def _bracketed(host: str) -> str:
+    """A host as it goes before ``:port`` or into a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _origin(host: str, port: int) -> str:
-    host = f"[{host}]" if ":" in host else host
+    host = _bracketed(host)
     return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 

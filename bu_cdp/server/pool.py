@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bu_cdp.server import chromium, workdirs
-from bu_cdp.server.cdp import CdpConnection
+from bu_cdp.server.cdp import CdpConnection, set_content_size
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -43,11 +43,7 @@ class WarmChromium:
 
     async def resize(self, window: tuple[int, int]) -> None:
         if window != self.window:
-            await self.cdp.send(
-                "Browser.setContentsSize",
-                {"windowId": self.window_id, "width": window[0], "height": window[1]},
-                timeout=10,
-            )
+            await set_content_size(self.cdp, *window, window_id=self.window_id, timeout=10)
             self.window = window
 
     async def release_cdp(self) -> None:
@@ -60,8 +56,9 @@ class WarmChromium:
         await self.process.kill()
 
     async def discard(self) -> None:
+        """Kill this Chromium and remove its work folder (off the event loop)."""
         await self.discard_process()
-        workdirs.remove(self.workdir)
+        await asyncio.to_thread(workdirs.remove, self.workdir)
 
 
 Launcher = Callable[[], Awaitable[WarmChromium]]

@@ -247,6 +247,9 @@ class ProfileHooks(BrowserHooks):
         if request.profile_id is not None:
             await asyncio.to_thread(self.profiles.check, request.profile_id)
 
+    def needs_cold_launch(self, request: BrowserCreateRequest) -> bool:
+        return bool(request.profile_id)  # its files must be in place before Chromium starts
+
     async def prepare(self, browser: ManagedBrowser, plan: LaunchPlan) -> None:
         profile_id = browser.request.profile_id
         if profile_id is None:

@@ -151,6 +151,9 @@ class ProxyHooks(BrowserHooks):
     async def check(self, request: BrowserCreateRequest) -> None:
         self.upstream_for(request)  # 422 before the create takes a slot
 
+    def needs_cold_launch(self, request: BrowserCreateRequest) -> bool:
+        return bool(request.proxy_country_code or request.custom_proxy)  # a launch flag
+
     async def prepare(self, browser: ManagedBrowser, plan: LaunchPlan) -> None:
         upstream = self.upstream_for(browser.request)
         if upstream is None:

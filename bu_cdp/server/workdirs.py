@@ -10,12 +10,14 @@ folders whose owner is gone, killing any Chromium still running from them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
-import signal
 import tempfile
 from pathlib import Path
+
+from bu_cdp.server import chromium
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -25,8 +27,14 @@ OWNER_FILE = "owner"
 
 def create() -> Path:
     workdir = Path(tempfile.mkdtemp(prefix=PREFIX))
-    (workdir / OWNER_FILE).write_text(_identity(os.getpid()) or str(os.getpid()))
+    (workdir / OWNER_FILE).write_text(_owner(os.getpid()))
     return workdir
+
+
+@functools.cache
+def _owner(pid: int) -> str:
+    """The owner mark of this server's folders: read once per process (keyed by pid: a fork)."""
+    return _identity(pid) or str(pid)
 
 
 def remove(workdir: Path) -> None:
@@ -92,4 +100,4 @@ def _kill_processes_using(workdir: Path) -> None:
                 continue
             group = os.getpgid(int(entry.name))
             if group != own_group:
-                os.killpg(group, signal.SIGKILL)
+                chromium.kill_group(group)
