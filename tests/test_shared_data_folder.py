@@ -22,9 +22,8 @@ from bu_cdp.server.store import DATABASE_NAME, Store, new_id, now, timestamp
 from bu_cdp.server.thread import ServerThread
 from bu_cdp.server.workspaces import Workspaces
 from tests.support.local_api import key_header
+from tests.support.multipart import CONTENT_TYPE, END, part_head
 from tests.support.waiting import wait_until
-
-BOUNDARY = "b0undary"
 
 
 def _held(lock: Any) -> bool:
@@ -46,12 +45,10 @@ def test_a_server_starting_on_the_folder_leaves_a_live_servers_upload_alone(
     halfway = threading.Event()
 
     def body() -> Iterator[bytes]:
-        yield (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name=file; filename="big.bin"\r\n\r\n'
-        ).encode()
+        yield part_head("big.bin")
         yield b"a" * 100_000
         halfway.wait(30)  # the upload is under way while another server starts
-        yield b"b" * 100_000 + f"\r\n--{BOUNDARY}--\r\n".encode()
+        yield b"b" * 100_000 + END
 
     answers: list[httpx.Response] = []
     uploading = threading.Thread(
@@ -59,10 +56,7 @@ def test_a_server_starting_on_the_folder_leaves_a_live_servers_upload_alone(
             httpx.post(
                 f"{first.base_url}/workspaces/{workspace_id}/upload",
                 content=body(),
-                headers={
-                    **key_header(first),
-                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                },
+                headers={**key_header(first), **CONTENT_TYPE},
                 timeout=60,
             )
         )

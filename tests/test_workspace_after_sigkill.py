@@ -12,10 +12,9 @@ from pathlib import Path
 import httpx
 
 from bu_cdp import BrowserUse
+from tests.support.multipart import CONTENT_TYPE, part_head
 from tests.support.serving import serve_process
 from tests.support.waiting import wait_until
-
-BOUNDARY = "b0undary"
 
 
 def _contents(client: BrowserUse, workspace_id: str, into: Path) -> dict[str, tuple[int, bytes]]:
@@ -46,10 +45,7 @@ def test_a_workspace_is_intact_after_its_server_is_killed(tmp_path: Path) -> Non
         halfway = threading.Event()
 
         def body() -> Iterator[bytes]:
-            yield (
-                f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=file; "
-                'filename="cut-short.bin"\r\n\r\n'
-            ).encode()
+            yield part_head("cut-short.bin")
             yield b"c" * 100_000
             halfway.wait(60)
 
@@ -58,10 +54,7 @@ def test_a_workspace_is_intact_after_its_server_is_killed(tmp_path: Path) -> Non
                 httpx.post(
                     f"{served.api_url}/workspaces/{workspace_id}/upload",
                     content=body(),
-                    headers={
-                        **served.headers,
-                        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                    },
+                    headers={**served.headers, **CONTENT_TYPE},
                     timeout=60,
                 )
 

@@ -14,35 +14,15 @@ from bu_cdp.server.store import Store
 from bu_cdp.server.thread import ServerThread
 from bu_cdp.server.uploads import UploadPart
 from bu_cdp.server.workspaces import Workspaces
+from tests.support import multipart
 from tests.support.local_api import key_header
-
-BOUNDARY = "b0undary"
-
-
-def _body(*files: tuple[str, bytes]) -> bytes:
-    """A multipart body written by hand, so each file name arrives exactly as given."""
-    body = b""
-    for name, data in files:
-        body += (
-            (
-                f"--{BOUNDARY}\r\n"
-                f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n"
-            ).encode()
-            + data
-            + b"\r\n"
-        )
-    return body + f"--{BOUNDARY}--\r\n".encode()
 
 
 def _upload(server: ServerThread, workspace_id: str, *files: tuple[str, bytes]) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/workspaces/{workspace_id}/upload",
-        content=_body(*files),
-        headers={
-            **key_header(server),
-            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-        },
+        content=multipart.body(*files),
+        headers={**key_header(server), **multipart.CONTENT_TYPE},
         timeout=30,
     )
 

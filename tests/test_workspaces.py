@@ -16,24 +16,12 @@ import pytest
 from bu_cdp import BrowserUse, errors
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import client_for, key_header
+from tests.support.multipart import CONTENT_TYPE, END, part_head
 from tests.support.serving import serve_process
 
 
 def _http(server: ServerThread) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, headers=key_header(server), timeout=60)
-
-
-MULTIPART = {"Content-Type": "multipart/form-data; boundary=b0undary"}
-END = b"\r\n--b0undary--\r\n"
-
-
-def _head(filename: bytes) -> bytes:
-    """A multipart body written by hand up to the file's bytes, so the name arrives as is."""
-    return (
-        b"--b0undary\r\n"
-        b'Content-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n'
-        b"Content-Type: application/octet-stream\r\n\r\n"
-    )
 
 
 def _data(server: ServerThread) -> Path:
@@ -116,7 +104,7 @@ def test_an_upload_over_the_limit_gets_413_and_leaves_nothing(own_server: Server
 
         # Without a Content-Length the server counts as the bytes arrive and stops reading.
         def body() -> Iterator[bytes]:
-            yield _head(b"stream.bin")
+            yield part_head(b"stream.bin")
             for _ in range(limit // 1024 + 8):
                 yield b"y" * 1024
 
@@ -124,7 +112,7 @@ def test_an_upload_over_the_limit_gets_413_and_leaves_nothing(own_server: Server
             answer = http.post(
                 f"/workspaces/{workspace.id}/upload",
                 content=body(),
-                headers=MULTIPART,
+                headers=CONTENT_TYPE,
             )
         assert answer.status_code == 413
 
@@ -174,8 +162,8 @@ def test_paths_that_could_escape_are_refused(
 
         as_name = http.post(
             upload,
-            content=_head(name.encode()) + b"x" + END,
-            headers=MULTIPART,
+            content=part_head(name.encode()) + b"x" + END,
+            headers=CONTENT_TYPE,
         )
         assert as_name.status_code == 422, as_name.text
         assert as_name.json()["detail"][0]["loc"] == ["body", "file"]
@@ -224,7 +212,7 @@ def test_an_upload_streams_to_disk_without_being_held_in_memory(
         workspace_id = client.workspaces.create("big").id or ""
 
     def body() -> Iterator[bytes]:
-        yield _head(b"big.bin")
+        yield part_head(b"big.bin")
         block = b"\xab" * chunk
         for _ in range(size // chunk):
             yield block
@@ -236,7 +224,7 @@ def test_an_upload_streams_to_disk_without_being_held_in_memory(
             answer = http.post(
                 f"/workspaces/{workspace_id}/upload",
                 content=body(),
-                headers=MULTIPART,
+                headers=CONTENT_TYPE,
             )
         _current, peak = tracemalloc.get_traced_memory()
     finally:
