@@ -34,6 +34,7 @@ from playwright.sync_api import Playwright, sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.server.chromium import BASE_FLAGS, find_chromium
+from tests.support.waiting import wait_until
 
 PAGE = b"<!doctype html><title>ready</title><h1>Hello</h1>"
 COLD_TARGET = 1.15
@@ -78,14 +79,15 @@ def server_side(pw: Playwright, server: RunningServer, url: str) -> Callable[[],
     return run
 
 
-def _settle(server: RunningServer, timeout: float = 30) -> None:
-    """Wait until the server's pool is full again, so no launch overlaps the next timing."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _settle(server: RunningServer) -> None:
+    """Wait until the server's pool is full again, so no launch overlaps the next timing (a
+    pool that does not refill ends the run rather than skewing it)."""
+
+    def full() -> bool:
         metrics = server.metrics()
-        if metrics["pool_ready"] == metrics["pool_target"]:
-            return
-        time.sleep(0.05)
+        return bool(metrics["pool_ready"] == metrics["pool_target"])
+
+    wait_until(full, 30, "the warm pool to refill")
 
 
 def main() -> None:
