@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,6 +78,14 @@ def make_server() -> Iterator[Callable[..., ServerThread]]:
 def api(server: ServerThread) -> dict[str, str]:
     """Keyword arguments that point a client or remote_browser() at the shared server."""
     return {"base_url": server.base_url, "api_key": server.config.api_key}
+
+
+@pytest.fixture(scope="module")
+def closed_port() -> Iterator[int]:
+    """A port where nothing listens (bound, never listening, so nobody else takes it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

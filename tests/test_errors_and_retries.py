@@ -188,9 +188,9 @@ class Counting(httpx.BaseTransport):
     ids=["get", "create"],
 )
 def test_a_refused_connection_is_retried_then_fails_clearly(
-    call: Callable[[BrowserUse], object],
+    call: Callable[[BrowserUse], object], closed_port: int
 ) -> None:
-    port = _closed_port()
+    port = closed_port
     transport = Counting()
     with BrowserUse(
         api_key=KEY, base_url=f"http://127.0.0.1:{port}/api/v3", transport=transport

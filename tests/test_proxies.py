@@ -12,7 +12,6 @@ import base64
 import contextlib
 import logging
 import secrets
-import socket
 import struct
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -64,14 +63,6 @@ def upstream() -> Iterator[AuthProxy]:
 def tls_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsPageServer]:
     with TlsPageServer(tmp_path_factory.mktemp("tls")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def closed_port() -> Iterator[int]:
-    """A port where nothing listens (bound, never listening, so nobody else takes it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 class _Lines(logging.Handler):

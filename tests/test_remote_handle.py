@@ -341,11 +341,10 @@ class StallingApi(ThreadingHTTPServer):
 # The hang guard: the status check between connect attempts would take the client's whole
 # timeout (30 s, then retries) if the bound did not cover it.
 @pytest.mark.timeout(20)
-def test_connect_timeout_bounds_the_status_checks_too(playwright: Playwright) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        cdp_port = closed.getsockname()[1]
-    api = StallingApi(cdp_port)
+def test_connect_timeout_bounds_the_status_checks_too(
+    playwright: Playwright, closed_port: int
+) -> None:
+    api = StallingApi(closed_port)
     try:
         handle = RemoteBrowser(
             connect_timeout=1.5, base_url=api.base_url, api_key="k", playwright=playwright

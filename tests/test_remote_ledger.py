@@ -43,14 +43,6 @@ def _dead_owner() -> Owner:
     return Owner(int(child.stdout), "1", socket.gethostname())
 
 
-def _closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/api/v3"
-
-
 def _write_created(
     path: Path, browser_id: str, base_url: str, owner: Owner, **extra: object
 ) -> None:
@@ -119,10 +111,10 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert len(book.open_entries()) == 4 * 25
 
 
-def test_the_leak_command_leaves_alone_what_it_must(tmp_path: Path) -> None:
+def test_the_leak_command_leaves_alone_what_it_must(tmp_path: Path, closed_port: int) -> None:
     path = tmp_path / "browsers.jsonl"
     dead = _dead_owner()
-    unreachable = _closed_port_url()
+    unreachable = f"http://127.0.0.1:{closed_port}/api/v3"
     _write_created(path, "mine", unreachable, Owner.current())  # this process still runs
     _write_created(path, "kept", unreachable, dead)
     Ledger(path).kept("kept", unreachable)
