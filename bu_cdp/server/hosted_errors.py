@@ -36,7 +36,9 @@ CAMEL_FIELDS = {
 
 
 def _error(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
-    return {"loc": [CAMEL_FIELDS.get(str(part), part) for part in loc], "msg": msg, "type": kind}
+    if loc[:1] == ["body"]:  # the document's path and query names are the seed's
+        loc = ["body", *(CAMEL_FIELDS.get(str(part), part) for part in loc[1:])]
+    return {"loc": loc, "msg": msg, "type": kind}
 
 
 def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
