@@ -97,7 +97,7 @@ def test_an_upload_url_expires(make_server: Callable[..., ServerThread]) -> None
     time.sleep(UPLOAD_MINUTES * minute * 3)
     answer = httpx.put(url, content=b"a,b\n1", headers={"Content-Type": "text/csv"})
     assert answer.status_code == 403
-    assert "expired" in answer.json()["detail"]
+    assert "expired" in answer.json()["detail"]  # before it is used, so not as "used"
     assert _paths(server, workspace_id) == []
 
 
@@ -134,3 +134,42 @@ def test_bad_upload_requests_name_the_field(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"][-1] == field
+
+
+def _uploaded(server: ServerThread) -> str:
+    """A workspace holding data.csv, put there through the seed face; its id."""
+    workspace_id = _workspace(server)
+    httpx.post(
+        f"{server.base_url}/workspaces/{workspace_id}/upload",
+        files={"file": ("data.csv", b"a,b\n1")},
+        headers=key_header(server),
+    ).raise_for_status()
+    return workspace_id
+
+
+def _download_url(server: ServerThread, workspace_id: str) -> str:
+    base = f"/workspaces/{workspace_id}/files"
+    assert call(server, "GET", base).json()["files"][0]["url"] is None  # only when asked
+    listed = call(server, "GET", base, params={"includeUrls": "true"}).json()
+    url: str = listed["files"][0]["url"]
+    return url
+
+
+def test_download_urls_read_a_file(server: ServerThread) -> None:
+    download = _download_url(server, _uploaded(server))
+    for _ in range(2):  # as often as wanted while it lasts
+        read = httpx.get(download)  # no key: the token is the permission
+        assert read.status_code == 200 and read.content == b"a,b\n1"
+    assert (
+        httpx.get(download[:-4] + ("AAAA" if not download.endswith("AAAA") else "BBBB")).status_code
+        == 404
+    )
+
+
+def test_download_urls_expire(make_server: Callable[..., ServerThread]) -> None:
+    minute = 0.002  # TEST SETTING: an API minute of 2 ms, so a download URL lasts 2 ms
+    server = make_server(minute_seconds=minute)
+    download = _download_url(server, _uploaded(server))
+    time.sleep(minute * 10)
+    expired = httpx.get(download)
+    assert expired.status_code == 403 and "expired" in expired.json()["detail"]
