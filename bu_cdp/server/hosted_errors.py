@@ -21,6 +21,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 
 from bu_cdp.server.problems import ApiProblem
 
@@ -75,5 +76,8 @@ class HostedRoute(APIRoute):
                 return problem_response(problem)
             except RequestValidationError as invalid:
                 return JSONResponse(validation_body(list(invalid.errors())), status_code=422)
+            except ValidationError as invalid:  # a request turned into the seed face's
+                errors = [{**e, "loc": ["body", *e["loc"]]} for e in invalid.errors()]
+                return JSONResponse(validation_body(errors), status_code=422)
 
         return hosted
