@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -135,4 +135,64 @@ SEED_STATUSES = {
 class HostedNameRequest(NameRequest):
     """Creating or renaming a profile or a workspace: ``name`` may be left out."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    user_id: str | None = Field(default=None, validation_alias=either("userId", "user_id"))
+
+    @field_validator("user_id")
+    @classmethod
+    def _no_user_ids(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError("this server keeps no user ids: leave userId out")
+
+
+MAX_PAGE_SIZE = 100  # the document's largest page
+T = TypeVar("T")
+
+
+def page_window(items: list[T], number: int, size: int) -> list[T]:
+    """Page ``number`` (from 1) of ``size`` items."""
+    start = (number - 1) * size
+    return items[start : start + size]
+
+
+class HostedUploadItem(HostedRequest):
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(
+        default="application/octet-stream",
+        max_length=255,
+        validation_alias=either("contentType", "content_type"),
+    )
+    # The document: "required for workspace uploads"; the URL is made for exactly this size.
+    size: int | None = Field(default=None, ge=1)
+
+
+class HostedUploadRequest(HostedRequest):
+    files: list[HostedUploadItem] = Field(min_length=1, max_length=10)
+
+
+class StopStrategy(StrEnum):
+    TASK = "task"
+    SESSION = "session"
+
+
+class HostedSessionStop(HostedRequest):
+    strategy: StopStrategy = StopStrategy.SESSION
+
+
+class HostedSessionCreate(HostedRequest):
+    """The document's ``RunTaskRequest``: checked here; what a session does with it is the
+    seed face's ``Sessions.create``."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    task: str | None = None
+    session_id: uuid.UUID | None = Field(
+        default=None, validation_alias=either("sessionId", "session_id")
+    )
+    profile_id: uuid.UUID | None = Field(
+        default=None, validation_alias=either("profileId", "profile_id")
+    )
+    workspace_id: uuid.UUID | None = Field(
+        default=None, validation_alias=either("workspaceId", "workspace_id")
+    )

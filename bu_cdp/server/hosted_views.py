@@ -4,6 +4,8 @@ document has them. camelCase, list envelopes, the hosted statuses; no logic of t
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,3 +69,45 @@ def named(view: dict[str, Any]) -> dict[str, Any]:
 def profile(view: dict[str, Any]) -> dict[str, Any]:
     # The local server keeps no user id and reads no cookie list out of saved profiles.
     return {**named(view), "userId": None, "lastUsedAt": None, "cookieDomains": None}
+
+
+DEFAULT_MODEL = "claude-opus-4.7"  # the document's default, for sessions that name none
+
+
+def session(view: dict[str, Any], recording_urls: list[str]) -> dict[str, Any]:
+    """A ``SessionResponse``; ``updatedAt`` is the stop's time, else the creation's."""
+    return {
+        "id": view["id"],
+        "status": view["status"],
+        "model": view.get("model") or DEFAULT_MODEL,
+        "output": view.get("output"),
+        "outputSchema": view.get("output_schema"),
+        "stepCount": len(view.get("steps") or []),
+        "lastStepSummary": None,
+        "isTaskSuccessful": None,
+        "liveUrl": view.get("live_url"),
+        "recordingUrls": recording_urls,
+        "profileId": view.get("profile_id"),
+        "workspaceId": view.get("workspace_id"),
+        "proxyCountryCode": view.get("proxy_country_code"),
+        "createdAt": view["created_at"],
+        "updatedAt": view.get("stopped_at") or view["created_at"],
+    }
+
+
+def message(item: dict[str, Any], index: int, view: dict[str, Any]) -> dict[str, Any]:
+    """A ``MessageResponse`` of one stored message (the seed face leaves their shape open);
+    a message without an id gets one derived from its session and place."""
+    derived = uuid.uuid5(uuid.UUID(view["id"]), str(index))
+    data = item.get("data", item.get("content", ""))
+    return {
+        "id": str(item.get("id") or derived),
+        "sessionId": view["id"],
+        "role": str(item.get("role", "ai")),
+        "data": data if isinstance(data, str) else json.dumps(data),
+        "type": str(item.get("type", "")),
+        "summary": str(item.get("summary", "")),
+        "screenshotUrl": item.get("screenshot_url"),
+        "hidden": bool(item.get("hidden", False)),
+        "createdAt": item.get("created_at") or view["created_at"],
+    }
