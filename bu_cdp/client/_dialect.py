@@ -76,8 +76,10 @@ class Paging:
         if not page:
             return None
         if self.number is not None:
+            # The total decides (a server may give smaller pages than asked); without one, a
+            # short page is the last.
             total = body.get(self.total) if self.total else None
-            if (isinstance(total, int) and seen >= total) or (size and len(page) < size):
+            if (seen >= total) if isinstance(total, int) else (size and len(page) < size):
                 return None
             return {**params, self.number: params[self.number] + 1}
         if self.cursor is not None:
