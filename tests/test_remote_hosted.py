@@ -7,17 +7,21 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from bu_cdp import BrowserUse, RemoteBrowser, remote_browser
+from bu_cdp.cli import main as cli
+from bu_cdp.ledger import Ledger
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.routes.hosted import PREFIX as HOSTED_PREFIX
 from bu_cdp.server.thread import ServerThread
 from tests.support.openapi_check import Recorder
 from tests.support.pages import PageServer
 from tests.support.proxy import AuthProxy
+from tests.test_remote_ledger import _dead_owner
 
 USER, PASSWORD = "hosted-user", secrets.token_urlsafe(12)
 
@@ -102,3 +106,24 @@ def test_the_dialect_argument_reaches_the_client_remote_browser_makes(
             page.goto(pages.url + "/about")
             [made] = [b for b in client.browsers.list(status="active") if b.id not in before]
         assert client.browsers.get(str(made.id)).status == "stopped"
+
+
+def test_the_leak_sweep_stops_a_hosted_browser_the_hosted_way(
+    hosted: dict[str, str], ledger_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger remembers the browser's dialect: the sweep stops it with PATCH, though the
+    configured URL alone (a local one) would say seed (whose POST .../stop the face lacks)."""
+    monkeypatch.setenv("BU_CDP_BASE_URL", hosted["base_url"])
+    monkeypatch.setenv("BROWSER_USE_API_KEY", hosted["api_key"])
+    monkeypatch.delenv("BU_CDP_API_DIALECT", raising=False)
+    with BrowserUse(**hosted, dialect="hosted") as client:
+        leaked = str(client.browsers.create(timeout=5).id)
+        dead = _dead_owner()
+        Ledger(ledger_file).created(leaked, hosted["base_url"], embedded=False, dialect="hosted")
+        lines = [json.loads(line) for line in ledger_file.read_text().splitlines()]
+        lines[0].update(pid=dead.pid, pid_started=dead.started)
+        ledger_file.write_text(json.dumps(lines[0]) + "\n")
+
+        assert cli(["browsers", "stop", "--leaked"]) == 0
+        assert client.browsers.get(leaked).status == "stopped"
+    assert Ledger(ledger_file).open_entries() == []
