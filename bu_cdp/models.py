@@ -5,7 +5,8 @@ before stays a plain string, and the hosted API's camelCase names (``cdpUrl``, `
 ``recordingUrl``, ``createdAt``) are accepted as aliases of the spec's names.
 
 Writing rule: a request body carries exactly the spec's field names, including its mix of
-``proxy_country_code`` and ``browserScreenWidth``; ``to_body()`` produces it.
+``proxy_country_code`` and ``browserScreenWidth``; ``to_body()`` produces it. The hosted
+dialect's bodies (camelCase) are the client's, in ``bu_cdp/client/_bodies.py``.
 """
 
 from __future__ import annotations

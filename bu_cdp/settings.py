@@ -23,6 +23,9 @@ BASE_URL_ENV = "BU_CDP_BASE_URL"
 API_KEY_HEADER = "X-Browser-Use-API-Key"
 DIALECT_ENV = "BU_CDP_API_DIALECT"
 HOSTED_DOMAIN = "browser-use.com"
+# Where a bu-cdp server answers each dialect (the server's API_PREFIX and hosted PREFIX).
+LOCAL_SEED_PATH = "/api/v3"
+LOCAL_HOSTED_PATH = "/hosted/api/v3"
 
 Dialect = Literal["seed", "hosted"]
 DIALECTS: tuple[Dialect, ...] = ("seed", "hosted")
@@ -82,8 +85,9 @@ def resolve_target(
         from bu_cdp.embedded import embedded_server  # starts the local server on first use
 
         server = embedded_server()
+        chosen = choose_dialect(server.base_url, dialect)
         url = server.base_url
-        return Target(
-            url, server.config.api_key, embedded=True, dialect=choose_dialect(url, dialect)
-        )
+        if chosen == "hosted":  # the same server's hosted face
+            url = url.removesuffix(LOCAL_SEED_PATH) + LOCAL_HOSTED_PATH
+        return Target(url, server.config.api_key, embedded=True, dialect=chosen)
     return target

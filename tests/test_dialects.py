@@ -8,14 +8,24 @@ server's tests.
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bu_cdp import AsyncBrowserUse, BrowserUse, RemoteBrowser, errors, remote_browser
-from bu_cdp.settings import DIALECT_ENV, choose_dialect, configured_target
+from bu_cdp.client._flow import CHUNK
+from bu_cdp.server.thread import ServerThread
+from bu_cdp.settings import (
+    DIALECT_ENV,
+    LOCAL_HOSTED_PATH,
+    LOCAL_SEED_PATH,
+    choose_dialect,
+    configured_target,
+)
 
 HOSTED = "https://api.browser-use.com/api/v3"
 
@@ -169,3 +179,77 @@ def test_unknown_hosted_statuses_stay_strings() -> None:
     with _hosted(httpx.Response(200, json={"id": "s", "status": "paused", "x": 1})) as client:
         session = client.sessions.get("s")
         assert session.status == "paused" and session.model_extra == {"x": 1}
+
+
+def test_the_local_paths_are_the_servers() -> None:
+    from bu_cdp.server.app import API_PREFIX
+    from bu_cdp.server.routes.hosted import PREFIX
+
+    assert (LOCAL_SEED_PATH, LOCAL_HOSTED_PATH) == (API_PREFIX, PREFIX)
+
+
+class _Reads(io.BytesIO):
+    """A file that remembers the largest read asked of it."""
+
+    largest = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.largest = max(self.largest, size if size is not None and size >= 0 else 1 << 62)
+        return super().read(size)
+
+
+def test_a_presigned_upload_streams_the_file_and_keeps_the_key_to_the_api() -> None:
+    seen: list[tuple[str, str, dict[str, str], int]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        size = sum(len(chunk) for chunk in request.stream)  # type: ignore[union-attr]
+        seen.append((request.method, str(request.url), dict(request.headers), size))
+        if request.method == "POST":
+            presigned = {"name": "big.bin", "uploadUrl": "https://bucket.test/put?sig=s3cret",
+                         "path": "in/big.bin"}  # fmt: skip
+            return httpx.Response(200, json={"files": [presigned]})
+        return httpx.Response(200)
+
+    data = _Reads(b"x" * (1 << 20))
+    transport = httpx.MockTransport(handler)
+    with BrowserUse(api_key="k", base_url=HOSTED, transport=transport) as client:
+        done = client.workspaces.upload("w", data, filename="big.bin", prefix="in/")
+    assert done == {"name": "big.bin", "path": "in/big.bin"}
+    (_, ask, ask_headers, _), (method, url, headers, size) = seen
+    assert ask.endswith("/workspaces/w/files/upload?prefix=in%2F")
+    assert ask_headers["x-browser-use-api-key"] == "k"
+    assert (method, url, size) == ("PUT", "https://bucket.test/put?sig=s3cret", 1 << 20)
+    assert headers["content-length"] == str(1 << 20)
+    assert "x-browser-use-api-key" not in headers
+    assert data.largest <= CHUNK, "read in chunks, never whole"
+
+
+async def test_the_async_client_uploads_through_a_presigned_url_too(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    root = str(httpx.URL(server.base_url).copy_with(path=""))
+    file = tmp_path / "notes.txt"
+    file.write_bytes(b"async bytes " * 10_000)
+    async with AsyncBrowserUse(
+        base_url=root + LOCAL_HOSTED_PATH, api_key=server.config.api_key, dialect="hosted"
+    ) as client:
+        workspace = await client.workspaces.create("async-upload")
+        assert workspace.id is not None
+        done = await client.workspaces.upload(workspace.id, file)
+        files = await client.workspaces.files(workspace.id)
+        await client.workspaces.delete(workspace.id)
+    assert [(f.path, f.size) for f in files] == [(done["path"], 120_000)]
+
+
+def test_the_embedded_server_is_spoken_to_in_the_dialect_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(DIALECT_ENV, "hosted")
+    with BrowserUse() as client:
+        assert client.target.embedded and client.dialect == "hosted"
+        assert client.base_url.endswith(LOCAL_HOSTED_PATH)
+        made = client.profiles.create("embedded-hosted")
+        assert made.id in {p.id for p in client.profiles.list()}
+        client.profiles.delete(str(made.id))

@@ -103,7 +103,7 @@ class ApiRequest:
         request = http.build_request(
             self.method,
             url,
-            params=params,
+            params=params or None,  # none: a presigned URL keeps its own query
             json=self.json,
             files=files,
             content=content,
