@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import subprocess
 import tempfile
@@ -21,7 +22,7 @@ from bu_cdp import __version__
 from bu_cdp.cli.output import Output
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import APIConnectionError, APIError, AuthenticationError, ConfigurationError
-from bu_cdp.settings import API_KEY_ENV, BASE_URL_ENV, configured_target
+from bu_cdp.settings import API_KEY_ENV, BASE_URL_ENV, DIALECT_ENV, Target, configured_target
 
 
 @dataclass
@@ -82,8 +83,23 @@ def _chromium_starts(path: str) -> Check:
     return Check("chromium starts", True, f"headless, DevTools up in {elapsed:.2f}s")
 
 
+def _dialect(target: Target) -> str:
+    """Which dialect the target speaks, and why (docs/dialects.md)."""
+    chosen = os.environ.get(DIALECT_ENV, "").strip().lower()
+    if chosen in ("seed", "hosted"):
+        why = f"set by {DIALECT_ENV}"
+    elif target.dialect == "hosted":
+        why = "auto: a Browser Use host"
+    else:
+        why = "auto: not a Browser Use host"
+    return f"the {target.dialect} dialect ({why})"
+
+
 def _api(base_url: str | None) -> Check:
-    target = configured_target(base_url=base_url)
+    try:
+        target = configured_target(base_url=base_url)
+    except ValueError as exc:
+        return Check("api", False, str(exc), f"set {DIALECT_ENV} to seed, hosted or auto")
     if target is None:
         return Check(
             "api",
@@ -92,7 +108,9 @@ def _api(base_url: str | None) -> Check:
         )
     url = target.base_url
     try:
-        with BrowserUse(base_url=url, api_key=target.api_key, timeout=15, max_retries=0) as client:
+        with BrowserUse(
+            base_url=url, api_key=target.api_key, dialect=target.dialect, timeout=15, max_retries=0
+        ) as client:
             client.billing.balance()
     except AuthenticationError as exc:
         what = "was refused" if target.api_key else "is needed"
@@ -102,8 +120,9 @@ def _api(base_url: str | None) -> Check:
         fix = f"check {BASE_URL_ENV} and the network (a proxy? HTTPS_PROXY is honoured)"
         return Check("api", False, f"cannot reach {url}: {exc}", fix)
     except APIError as exc:
-        return Check("api", False, f"{url} answers {exc}", "check the server")
-    return Check("api", True, f"{url} reachable, key accepted")
+        fix = f"check the server, or {DIALECT_ENV} (it speaks {_dialect(target)})"
+        return Check("api", False, f"{url} answers {exc}", fix)
+    return Check("api", True, f"{url} reachable, key accepted, speaking {_dialect(target)}")
 
 
 def _data_folder() -> Check:
