@@ -58,7 +58,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _say_serving(base_url: str) -> None:
+    from bu_cdp.server.isolation import status
+
     print(f"bu-cdp: serving the v3 API at {base_url}", file=sys.stderr, flush=True)
+    isolation = status()
+    warning = "" if isolation.separate_users else "WARNING: "
+    print(f"bu-cdp: {warning}{isolation.describe()}", file=sys.stderr, flush=True)
 
 
 def _proxies(args: argparse.Namespace) -> dict[str, str]:

@@ -86,7 +86,6 @@ def listen(config: ServerConfig) -> socket.socket:
         raise ConfigurationError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
-    sock.set_inheritable(True)
     config.port = sock.getsockname()[1]
     return sock
 
