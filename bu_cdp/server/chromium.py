@@ -113,6 +113,10 @@ class LaunchPlan:
     def workdir(self) -> Path:
         return self.user_data_dir.parent
 
+    @property
+    def tmp_dir(self) -> Path:
+        return tmp_dir_of(self.workdir)
+
     def argv(self) -> list[str]:
         args = [self.executable, *BASE_FLAGS]
         if not self._sandboxed():
@@ -146,9 +150,24 @@ class LaunchPlan:
         }
         env.setdefault("PATH", DEFAULT_PATH)
         home = str(self.workdir / "home")
-        tmp = str(self.workdir / "tmp")
+        tmp = str(self.tmp_dir)
         env.update(HOME=home, TMPDIR=tmp, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
         return {**env, **self.env}
+
+
+# Chromium's SingletonSocket is a unix socket in its TMPDIR, whose path must fit in 108 bytes.
+_SOCKET_IN_TMP = len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+_MAX_SOCKET_PATH = 107
+SHORT_TMP_ROOT = Path("/tmp")
+
+
+def tmp_dir_of(workdir: Path) -> Path:
+    """Chromium's TMPDIR: ``tmp/`` in its work folder, or, where that path is too long for
+    its socket (a deep private TMPDIR), a short folder named after it, removed with it."""
+    inside = workdir / "tmp"
+    if len(str(inside)) + _SOCKET_IN_TMP <= _MAX_SOCKET_PATH:
+        return inside
+    return SHORT_TMP_ROOT / f"bu-cdp-tmp-{workdir.name.removeprefix('bu-cdp-browser-')}"
 
 
 def _is_root() -> bool:
@@ -242,12 +261,14 @@ def _knows_pdeathsig(setpriv: str) -> bool:
 async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     """Start Chromium and wait until its DevTools endpoint is announced."""
     plan.user_data_dir.mkdir(parents=True, exist_ok=True)
-    for folder in ("home", "tmp"):
-        (plan.workdir / folder).mkdir(mode=0o700, exist_ok=True)
+    for folder in (plan.workdir / "home", plan.tmp_dir):
+        folder.mkdir(mode=0o700, exist_ok=True)
     port_file = plan.user_data_dir / "DevToolsActivePort"
     port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one
     if plan.run_as is not None:  # a profile copied in by the server is the server's
         await asyncio.to_thread(isolation.give, plan.workdir, plan.run_as)
+        if plan.workdir not in plan.tmp_dir.parents:
+            await asyncio.to_thread(isolation.give, plan.tmp_dir, plan.run_as)
     prefix = plan.prefix()
     if plan.run_as is not None and not prefix:
         raise LaunchError("setpriv is needed to start Chromium as its own user")

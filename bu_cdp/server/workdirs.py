@@ -69,6 +69,7 @@ def _owner(pid: int) -> str:
 def remove(workdir: Path) -> None:
     """Remove the folder; give back its uid once nothing runs or stays behind as it."""
     shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(chromium.tmp_dir_of(workdir), ignore_errors=True)  # if it was outside
     lease = _leases.pop(workdir, None)
     if lease is not None:
         try:
