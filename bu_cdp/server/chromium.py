@@ -22,6 +22,8 @@ from bu_cdp.server.cdp import close_browser
 
 CHROMIUM_ENV = "BU_CDP_CHROMIUM"
 
+NOWHERE = "http://127.0.0.1:1"
+
 # Quiet in a closed network and private: without these Chromium dials Google's hosts
 # (updates, sign-in, safe browsing, field trials, metrics) on its own. Compared with
 # Playwright's chromiumSwitches; a test counts every host Chromium asks a proxy for.
@@ -38,14 +40,22 @@ BASE_FLAGS = (
     "--disable-sync",
     "--disable-quic",
     "--disable-default-apps",
+    "--disable-extensions",  # Debian's wrapper enables remote ones: their update checks
     "--disable-breakpad",
     "--disable-features=Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,"
     "CertificateTransparencyComponentUpdater,AutofillServerCommunication,"
-    "OptimizationGuideModelDownloading,InterestFeedContentSuggestions,PushMessaging",
+    "OptimizationGuideModelDownloading,InterestFeedContentSuggestions,PushMessaging,"
+    "NetworkTimeServiceQuerying",
     "--no-first-run",
     "--no-default-browser-check",
     "--no-service-autorun",
     "--no-pings",
+    # No switch stops the sign-in cookie check (accounts.google.com/ListAccounts) nor the
+    # component updater's first call (update.googleapis.com): point both at port 1, one of
+    # Chromium's unsafe ports, so they fail inside Chromium before any connection is made.
+    f"--gaia-url={NOWHERE}",
+    f"--google-apis-url={NOWHERE}",
+    f"--component-updater=url-source={NOWHERE}/",
     "--password-store=basic",
     "--use-mock-keychain",
     "--metrics-recording-only",
