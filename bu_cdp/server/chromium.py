@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import functools
 import glob
+import logging
 import os
 import shutil
 import signal
@@ -19,6 +20,8 @@ from pathlib import Path
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server import isolation
 from bu_cdp.server.cdp import close_browser
+
+log = logging.getLogger("bu_cdp.server")
 
 CHROMIUM_ENV = "BU_CDP_CHROMIUM"
 
@@ -275,6 +278,9 @@ async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
         folder.mkdir(mode=0o700, exist_ok=True)
     port_file = plan.user_data_dir / "DevToolsActivePort"
     port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one
+    if plan.run_as is not None and not isolation.others_can_run(plan.executable):
+        _warn_not_isolated(plan.executable)
+        plan.run_as = None
     if plan.run_as is not None:  # a profile copied in by the server is the server's
         await asyncio.to_thread(isolation.give, plan.workdir, plan.run_as)
         if plan.workdir not in plan.tmp_dir.parents:
@@ -305,6 +311,16 @@ async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
             await process.wait()
         raise
     return ChromiumProcess(process, port, path)
+
+
+@functools.cache
+def _warn_not_isolated(executable: str) -> None:
+    """Once per Chromium: it runs as the server's user, and the log says so."""
+    log.warning(
+        "Chromium at %s cannot be run by other users, so browsers run as the server's user, "
+        "NOT isolated: install it where every user can run it (apt-get install chromium)",
+        executable,
+    )
 
 
 async def _wait_for_endpoint(

@@ -104,6 +104,18 @@ def open_to_traverse(folder: Path) -> None:
         folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
+def others_can_run(executable: str) -> bool:
+    """Whether a browser's uid can run ``executable`` (a script must be readable too): not
+    so for a Chromium under root's home (Playwright's download in /root/.cache)."""
+    path = Path(executable).resolve()
+    try:
+        if path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) != (stat.S_IROTH | stat.S_IXOTH):
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
+
+
 def close_to_others(folder: Path) -> None:
     """Make a server folder (data, recordings) unreadable to browsers' uids."""
     if status().separate_users:
