@@ -6,8 +6,10 @@ are what is checked, else in a thread), over real sockets.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -259,3 +261,48 @@ def _closed_by_server(sock: socket.socket) -> bool:
         return False
     except OSError:
         return True
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MiB filesystem (tmpfs), so a full disk is the kernel's, not a stand-in."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    with (folder / "filler").open("wb") as filler:
+        with contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+
+
+def test_a_full_disk_is_507_on_every_write(
+    small_disk: Path, make_server: Callable[..., ServerThread]
+) -> None:
+    server = make_server(data_dir=small_disk / "data")
+    headers = key_header(server)
+    made = httpx.post(server.base_url + "/profiles", json={"name": "before"}, headers=headers)
+    made.raise_for_status()
+    _fill(small_disk)
+    writes = [
+        ("POST", "/profiles", {"name": "p" * 150}),
+        ("POST", "/workspaces", {"name": "w" * 150}),
+        ("PUT", f"/profiles/{made.json()['id']}", {"name": "r" * 150}),
+    ]
+    for method, path, body in writes:
+        answer = httpx.request(method, server.base_url + path, json=body, headers=headers)
+        assert answer.status_code == 507, (path, answer.status_code, answer.text)
+        assert "disk is full" in answer.json()["detail"]
