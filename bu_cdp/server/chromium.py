@@ -26,6 +26,9 @@ log = logging.getLogger("bu_cdp.server")
 CHROMIUM_ENV = "BU_CDP_CHROMIUM"
 
 NOWHERE = "http://127.0.0.1:1"
+# In a browser's work folder: Chromium's HOME (and XDG folders) and its TMPDIR.
+HOME_FOLDER = "home"
+TMP_FOLDER = "tmp"
 
 # Quiet in a closed network and private: without these Chromium dials Google's hosts
 # (updates, sign-in, safe browsing, field trials, metrics) on its own. Compared with
@@ -162,7 +165,7 @@ class LaunchPlan:
             if name in ENV_ALLOWED or name.startswith(ENV_ALLOWED_PREFIXES)
         }
         env.setdefault("PATH", DEFAULT_PATH)
-        home = str(self.workdir / "home")
+        home = str(self.workdir / HOME_FOLDER)
         tmp = str(self.tmp_dir)
         env.update(HOME=home, TMPDIR=tmp, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
         return {**env, **self.env}
@@ -177,7 +180,7 @@ SHORT_TMP_ROOT = Path("/tmp")
 def tmp_dir_of(workdir: Path) -> Path:
     """Chromium's TMPDIR: ``tmp/`` in its work folder, or, where that path is too long for
     its socket (a deep private TMPDIR), a short folder named after it, removed with it."""
-    inside = workdir / "tmp"
+    inside = workdir / TMP_FOLDER
     if len(str(inside)) + _SOCKET_IN_TMP <= _MAX_SOCKET_PATH:
         return inside
     return SHORT_TMP_ROOT / f"bu-cdp-tmp-{workdir.name.removeprefix('bu-cdp-browser-')}"
@@ -274,7 +277,7 @@ def _knows_pdeathsig(setpriv: str) -> bool:
 async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     """Start Chromium and wait until its DevTools endpoint is announced."""
     plan.user_data_dir.mkdir(parents=True, exist_ok=True)
-    for folder in (plan.workdir / "home", plan.tmp_dir):
+    for folder in (plan.workdir / HOME_FOLDER, plan.tmp_dir):
         folder.mkdir(mode=0o700, exist_ok=True)
     port_file = plan.user_data_dir / "DevToolsActivePort"
     port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one

@@ -13,13 +13,13 @@ silent or trickling clients cannot hold sockets until the server runs out of des
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bu_cdp.server.auth import key_refusal
 from bu_cdp.settings import API_KEY_HEADER
 
 Scope = MutableMapping[str, Any]
@@ -47,7 +47,7 @@ class _BodyStalled(Exception):
 class Guard:
     def __init__(self, app: ASGIApp, *, api_key: str, prefixes: tuple[str, ...]) -> None:
         self.app = app
-        self._key = api_key.encode()
+        self._key = api_key
         self._prefixes = prefixes
         self._in_flight = 0
 
@@ -56,10 +56,9 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
-        given = headers.get(API_KEY_HEADER.lower(), b"")
-        if not hmac.compare_digest(given, self._key):
-            what = "missing" if not given else "not valid"
-            await _answer(send, 401, f"The {API_KEY_HEADER} header is {what}")
+        refusal = key_refusal(headers.get(API_KEY_HEADER.lower(), b""), self._key)
+        if refusal is not None:
+            await _answer(send, 401, refusal)
             return
         limit = None if _streamed(headers) else MAX_JSON_BODY
         if limit is not None and _declared_size(headers) > limit:

@@ -28,8 +28,6 @@ log = logging.getLogger("bu_cdp.server")
 
 PREFIX = "bu-cdp-browser-"
 OWNER_FILE = "owner"
-TMP_FOLDER = "tmp"  # Chromium's TMPDIR
-HOME_FOLDER = "home"  # Chromium's HOME (and XDG folders)
 # World-writable folders a browser's uid could leave files in: swept at the end.
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
@@ -41,8 +39,6 @@ def create() -> Path:
     workdir = Path(tempfile.mkdtemp(prefix=PREFIX))
     try:
         (workdir / OWNER_FILE).write_text(_owner(os.getpid()))
-        for name in (TMP_FOLDER, HOME_FOLDER):
-            (workdir / name).mkdir(mode=0o700)
         lease = isolation.acquire()
         if lease is not None:
             _leases[workdir] = lease
