@@ -21,13 +21,14 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
+from bu_cdp.cli import main
 from bu_cdp.server import chromium, isolation
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header
 from tests.support.pages import PageServer
 from tests.support.processes import children_of, group_of
 from tests.support.proxy import AuthProxy
-from tests.support.serving import serve_process
+from tests.support.serving import LOG_NAME, serve_process
 from tests.support.waiting import wait_until
 
 needs_root = pytest.mark.skipif(
@@ -223,3 +224,19 @@ def test_chromium_dials_no_host_the_page_did_not_ask_for(
         hosts = {seen.target.split("/")[2] if "//" in seen.target else seen.target
                  for seen in proxy.seen}  # fmt: skip
         assert hosts == {page_host}, sorted(s.target for s in proxy.seen)
+
+
+def test_serve_and_doctor_say_what_isolation_there_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whatever this machine allows: ``bu-cdp serve`` says it at start, ``doctor`` reports it."""
+    said = isolation.status().describe()
+    folder = Path(tempfile.mkdtemp(prefix="say-", dir="/tmp"))
+    try:
+        with serve_process(tmpdir=folder, env={"BU_CDP_HOME": str(folder / "home")}):
+            assert said in (folder / LOG_NAME).read_text()
+    finally:
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+    assert main(["doctor"]) in (0, 1)  # the other checks are not this test's business
+    out = capsys.readouterr().out
+    assert f"isolation: {said}" in out
