@@ -129,7 +129,13 @@ def test_a_download_cannot_land_in_another_browsers_folder_nor_the_servers(
                 f"<a id=get href='data:application/octet-stream,LOOT' download={name}>get</a>"
             )
             page.click("#get")
-            wait_until(lambda: len(ended) > number, 30, "the download to end")  # noqa: B023
+
+            # Playwright's sync API delivers events only while one of its calls runs.
+            def download_ended() -> bool:
+                page.wait_for_timeout(20)
+                return len(ended) > number  # noqa: B023
+
+            wait_until(download_ended, 60, "the download to end")
             assert not any(name in path.name for path in target.rglob("*")), ended
         browser.close()
 
