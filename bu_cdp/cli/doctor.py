@@ -140,6 +140,15 @@ def _data_folder() -> Check:
     return Check("data folder", True, f"{folder} (profiles, workspaces, billing of local servers)")
 
 
+def _isolation() -> Check:
+    """Reported, not failed: a server run by a person as themself is a fair local setup."""
+    from bu_cdp.server.isolation import status
+
+    found = status()
+    fix = "" if found.separate_users else "run bu-cdp serve as root to give each browser a uid"
+    return Check("isolation", True, found.describe(), fix)
+
+
 def _run(args: argparse.Namespace, out: Output) -> int:
     checks: list[Check] = []
 
@@ -153,6 +162,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
 
     add(_versions())
     add(_data_folder())
+    add(_isolation())
     chromium, path = _chromium(args.chromium)
     add(chromium)
     if path is not None:

@@ -59,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _say_serving(base_url: str) -> None:
     from bu_cdp.server.app import API_PREFIX
+    from bu_cdp.server.isolation import status
     from bu_cdp.server.routes.hosted import PREFIX
 
     print(f"bu-cdp: serving the v3 API at {base_url}", file=sys.stderr, flush=True)
@@ -68,6 +69,9 @@ def _say_serving(base_url: str) -> None:
         file=sys.stderr,
         flush=True,
     )
+    isolation = status()
+    warning = "" if isolation.separate_users else "WARNING: "
+    print(f"bu-cdp: {warning}{isolation.describe()}", file=sys.stderr, flush=True)
 
 
 def _proxies(args: argparse.Namespace) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,9 +14,10 @@ from bu_cdp.server import relay
 from bu_cdp.server.auth import require_api_key
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager
 from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.hardening import Guard
 from bu_cdp.server.live import LiveViewHooks
 from bu_cdp.server.persistence import Persistence
-from bu_cdp.server.problems import ApiProblem, handle_problem
+from bu_cdp.server.problems import ApiProblem, handle_problem, handle_storage_error
 from bu_cdp.server.proxy import ProxyHooks
 from bu_cdp.server.recording import RecordingHooks
 from bu_cdp.server.routes import (
@@ -72,7 +74,11 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.screencasts = screencasts
     app.state.recordings = recordings
     app.state.recorder = recorder
+    # Outside the routes: the key is checked and the body bounded before FastAPI reads it.
+    app.add_middleware(Guard, api_key=config.api_key, prefixes=(API_PREFIX,))
     app.add_exception_handler(ApiProblem, handle_problem)
+    app.add_exception_handler(sqlite3.Error, handle_storage_error)
+    app.add_exception_handler(OSError, handle_storage_error)
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
 
     api = APIRouter(dependencies=[Depends(require_api_key)])

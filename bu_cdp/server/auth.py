@@ -12,10 +12,16 @@ from bu_cdp.settings import API_KEY_HEADER
 
 async def require_api_key(request: Request) -> None:
     expected: str = request.app.state.config.api_key
-    given = request.headers.get(API_KEY_HEADER, "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        what = "missing" if not given else "not valid"
-        raise ApiProblem(401, f"The {API_KEY_HEADER} header is {what}")
+    refusal = key_refusal(request.headers.get(API_KEY_HEADER, "").encode("latin-1"), expected)
+    if refusal is not None:
+        raise ApiProblem(401, refusal)
+
+
+def key_refusal(given: bytes, expected: str) -> str | None:
+    """Why a request with key ``given`` is refused (401), or None if it is the key."""
+    if hmac.compare_digest(given, expected.encode()):
+        return None
+    return f"The {API_KEY_HEADER} header is {'not valid' if given else 'missing'}"
 
 
 def token_matches(given: str, expected: str) -> bool:

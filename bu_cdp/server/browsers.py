@@ -32,7 +32,7 @@ from pathlib import Path
 import websockets
 
 from bu_cdp.models import BrowserStatus
-from bu_cdp.server import chromium, workdirs
+from bu_cdp.server import chromium, isolation, workdirs
 from bu_cdp.server.admission import Admission, Slot
 from bu_cdp.server.auth import token_matches
 from bu_cdp.server.cdp import CdpConnection, CdpError, page_window, set_content_size
@@ -148,6 +148,7 @@ class BrowserManager:
         await asyncio.gather(
             asyncio.to_thread(workdirs.sweep_stale),
             asyncio.to_thread(chromium.parent_death_prefix),
+            asyncio.to_thread(isolation.status),
         )
         self.pool.start()
 
@@ -304,6 +305,7 @@ class BrowserManager:
             user_data_dir=workdir / "user-data",
             log_path=workdir / "chromium.log",
             window=window,
+            run_as=workdirs.uid_of(workdir),
         )
 
     def _chromium(self) -> str:

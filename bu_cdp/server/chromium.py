@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import functools
 import glob
+import logging
 import os
 import shutil
 import signal
@@ -17,25 +18,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.server import isolation
 from bu_cdp.server.cdp import close_browser
+
+log = logging.getLogger("bu_cdp.server")
 
 CHROMIUM_ENV = "BU_CDP_CHROMIUM"
 
-# Quiet in a closed network: without these Chromium keeps dialling Google's hosts.
+NOWHERE = "http://127.0.0.1:1"
+# In a browser's work folder: Chromium's HOME (and XDG folders) and its TMPDIR.
+HOME_FOLDER = "home"
+TMP_FOLDER = "tmp"
+
+# Quiet in a closed network and private: without these Chromium dials Google's hosts
+# (updates, sign-in, safe browsing, field trials, metrics) on its own. Compared with
+# Playwright's chromiumSwitches; a test counts every host Chromium asks a proxy for.
 BASE_FLAGS = (
     "--headless",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
     "--disable-component-update",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
+    "--disable-field-trial-config",
     "--disable-sync",
     "--disable-quic",
     "--disable-default-apps",
+    "--disable-extensions",  # Debian's wrapper enables remote ones: their update checks
     "--disable-breakpad",
-    "--disable-features=Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,"
+    "CertificateTransparencyComponentUpdater,AutofillServerCommunication,"
+    "OptimizationGuideModelDownloading,InterestFeedContentSuggestions,PushMessaging,"
+    "NetworkTimeServiceQuerying",
     "--no-first-run",
     "--no-default-browser-check",
     "--no-service-autorun",
+    "--no-pings",
+    # No switch stops the sign-in cookie check (accounts.google.com/ListAccounts) nor the
+    # component updater's first call (update.googleapis.com): point both at port 1, one of
+    # Chromium's unsafe ports, so they fail inside Chromium before any connection is made.
+    f"--gaia-url={NOWHERE}",
+    f"--google-apis-url={NOWHERE}",
+    f"--component-updater=url-source={NOWHERE}/",
     "--password-store=basic",
     "--use-mock-keychain",
     "--metrics-recording-only",
@@ -43,6 +69,12 @@ BASE_FLAGS = (
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
 )
+
+# What of the server's environment a Chromium gets: locale and time zone, nothing else (no
+# API key, no proxy password, no token). HOME, TMPDIR and XDG_* point into its work folder.
+ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "TZ", "FONTCONFIG_PATH", "FONTCONFIG_FILE")
+ENV_ALLOWED_PREFIXES = ("LC_",)
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 NOT_FOUND_HELP = (
     "Chromium not found: set BU_CDP_CHROMIUM to its path, or install it "
@@ -91,10 +123,19 @@ class LaunchPlan:
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     start_url: str = "about:blank"
+    run_as: int | None = None  # a uid of its own (see isolation); None: the server's user
+
+    @property
+    def workdir(self) -> Path:
+        return self.user_data_dir.parent
+
+    @property
+    def tmp_dir(self) -> Path:
+        return tmp_dir_of(self.workdir)
 
     def argv(self) -> list[str]:
         args = [self.executable, *BASE_FLAGS]
-        if _is_root():
+        if not self._sandboxed():
             args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
         args += [
             f"--user-data-dir={self.user_data_dir}",
@@ -103,6 +144,46 @@ class LaunchPlan:
             self.start_url,
         ]
         return args
+
+    def _sandboxed(self) -> bool:
+        if self.run_as is not None:
+            return isolation.status().sandbox
+        return not _is_root()
+
+    def prefix(self) -> tuple[str, ...]:
+        """setpriv in front of Chromium: tied to the server's life, and its own uid."""
+        prefix = parent_death_prefix()
+        if self.run_as is None or not prefix:
+            return prefix
+        return (prefix[0], *isolation.switch_prefix(self.run_as), *prefix[1:])
+
+    def environment(self) -> dict[str, str]:
+        """The allow-listed part of the server's environment, its folders, the plan's own."""
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name in ENV_ALLOWED or name.startswith(ENV_ALLOWED_PREFIXES)
+        }
+        env.setdefault("PATH", DEFAULT_PATH)
+        home = str(self.workdir / HOME_FOLDER)
+        tmp = str(self.tmp_dir)
+        env.update(HOME=home, TMPDIR=tmp, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
+        return {**env, **self.env}
+
+
+# Chromium's SingletonSocket is a unix socket in its TMPDIR, whose path must fit in 108 bytes.
+_SOCKET_IN_TMP = len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+_MAX_SOCKET_PATH = 107
+SHORT_TMP_ROOT = Path("/tmp")
+
+
+def tmp_dir_of(workdir: Path) -> Path:
+    """Chromium's TMPDIR: ``tmp/`` in its work folder, or, where that path is too long for
+    its socket (a deep private TMPDIR), a short folder named after it, removed with it."""
+    inside = workdir / TMP_FOLDER
+    if len(str(inside)) + _SOCKET_IN_TMP <= _MAX_SOCKET_PATH:
+        return inside
+    return SHORT_TMP_ROOT / f"bu-cdp-tmp-{workdir.name.removeprefix('bu-cdp-browser-')}"
 
 
 def _is_root() -> bool:
@@ -196,10 +277,20 @@ def _knows_pdeathsig(setpriv: str) -> bool:
 async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     """Start Chromium and wait until its DevTools endpoint is announced."""
     plan.user_data_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (plan.workdir / HOME_FOLDER, plan.tmp_dir):
+        folder.mkdir(mode=0o700, exist_ok=True)
     port_file = plan.user_data_dir / "DevToolsActivePort"
     port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one
-    env = {**os.environ, **plan.env}
-    prefix = parent_death_prefix()
+    if plan.run_as is not None and not isolation.others_can_run(plan.executable):
+        _warn_not_isolated(plan.executable)
+        plan.run_as = None
+    if plan.run_as is not None:  # a profile copied in by the server is the server's
+        await asyncio.to_thread(isolation.give, plan.workdir, plan.run_as)
+        if plan.workdir not in plan.tmp_dir.parents:
+            await asyncio.to_thread(isolation.give, plan.tmp_dir, plan.run_as)
+    prefix = plan.prefix()
+    if plan.run_as is not None and not prefix:
+        raise LaunchError("setpriv is needed to start Chromium as its own user")
     with plan.log_path.open("ab") as log:
         try:
             process = await asyncio.create_subprocess_exec(
@@ -208,7 +299,8 @@ async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                env=env,
+                env=plan.environment(),
+                close_fds=True,  # nothing of the server's: not its listening socket
                 start_new_session=True,  # its own process group, killed as one
                 preexec_fn=_die_with_parent if _libc is not None and not prefix else None,
             )
@@ -222,6 +314,16 @@ async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
             await process.wait()
         raise
     return ChromiumProcess(process, port, path)
+
+
+@functools.cache
+def _warn_not_isolated(executable: str) -> None:
+    """Once per Chromium: it runs as the server's user, and the log says so."""
+    log.warning(
+        "Chromium at %s cannot be run by other users, so browsers run as the server's user, "
+        "NOT isolated: install it where every user can run it (apt-get install chromium)",
+        executable,
+    )
 
 
 async def _wait_for_endpoint(

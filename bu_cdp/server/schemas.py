@@ -6,12 +6,12 @@ import ipaddress
 from typing import Any
 
 from fastapi import Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AliasChoices, Field, field_validator
 
 from bu_cdp import models
+from bu_cdp.server.problems import excerpt, readable
 
 MIN_SCREEN = (320, 240)
 MAX_SCREEN = (3840, 2160)
@@ -25,7 +25,7 @@ class CustomProxyRequest(models.CustomProxy):
     """
 
     host: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")
-    port: int = Field(ge=1, le=65535)
+    port: int = Field(ge=1, le=65535, strict=True)
     # Basic authentication joins user and password with ":", so the user cannot hold one.
     username: str | None = Field(
         default=None, max_length=256, pattern=r"^[^:\x00-\x1f\x7f]*$", repr=False
@@ -63,13 +63,15 @@ class BrowserCreateRequest(models.BrowserCreate):
     proxy_country_code: str | None = Field(
         default=None, min_length=2, max_length=8, pattern=r"^[A-Za-z]{2}[A-Za-z0-9_-]*$"
     )
+    # strict: "5" and true are not numbers of minutes (nor of pixels, below)
     timeout: int | None = Field(
-        default=None, ge=1, le=models.MAX_TIMEOUT_MINUTES, description="minutes"
+        default=None, ge=1, le=models.MAX_TIMEOUT_MINUTES, description="minutes", strict=True
     )
     browser_screen_width: int | None = Field(
         default=None,
         ge=MIN_SCREEN[0],
         le=MAX_SCREEN[0],
+        strict=True,
         validation_alias=AliasChoices("browserScreenWidth", "browser_screen_width"),
         serialization_alias="browserScreenWidth",
     )
@@ -77,6 +79,7 @@ class BrowserCreateRequest(models.BrowserCreate):
         default=None,
         ge=MIN_SCREEN[1],
         le=MAX_SCREEN[1],
+        strict=True,
         validation_alias=AliasChoices("browserScreenHeight", "browser_screen_height"),
         serialization_alias="browserScreenHeight",
     )
@@ -88,11 +91,17 @@ SECRET_FIELDS = frozenset({"custom_proxy"})
 
 
 async def handle_invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own 422 answer, without the rejected input of secret fields."""
+    """FastAPI's own 422 answer, with a bounded excerpt of what was sent (nothing of secret
+    fields), always encodable: a lone surrogate or a NaN in the input is a 422, never a 500."""
     assert isinstance(exc, RequestValidationError)
     errors: list[dict[str, Any]] = []
     for error in exc.errors():
-        if SECRET_FIELDS.intersection(str(part) for part in error.get("loc", ())):
-            error = {key: value for key, value in error.items() if key not in ("input", "ctx")}
-        errors.append(error)
-    return await request_validation_exception_handler(request, RequestValidationError(errors))
+        loc = [excerpt(part) for part in error.get("loc", ())]
+        shown = {"type": error.get("type"), "loc": loc, "msg": readable(str(error.get("msg")))}
+        if not SECRET_FIELDS.intersection(str(part) for part in loc):
+            if "input" in error:
+                shown["input"] = excerpt(error["input"])
+            if "ctx" in error:
+                shown["ctx"] = excerpt(error["ctx"])
+        errors.append(shown)
+    return JSONResponse({"detail": errors}, status_code=422)

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server import splice
+from bu_cdp.server import hardening, splice
 from bu_cdp.server.app import API_PREFIX, create_app
 from bu_cdp.server.config import ServerConfig
 
@@ -65,6 +65,7 @@ def uvicorn_config(
         "lifespan": "on",
     }
     options.update(overrides)
+    hardening.install(options)
     app = app or create_app(config)
     if config.cdp_relay == "splice":
         splice.install(options, app)
@@ -86,7 +87,6 @@ def listen(config: ServerConfig) -> socket.socket:
         raise ConfigurationError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
-    sock.set_inheritable(True)
     config.port = sock.getsockname()[1]
     return sock
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.server import isolation
 
 DATA_DIR_ENV = "BU_CDP_HOME"
 DATABASE_NAME = "bu-cdp.sqlite3"
@@ -148,6 +149,7 @@ class Store:
         self.data_dir = data_dir
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
+            isolation.close_to_others(data_dir)  # profiles, store: no browser's uid may read
             self._db = sqlite3.connect(
                 data_dir / DATABASE_NAME,
                 timeout=10.0,  # another server on the same folder may hold the write lock

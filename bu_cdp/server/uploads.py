@@ -148,6 +148,10 @@ class _Parser:
 
     def _claim(self, target: tuple[str, ...], shown: str) -> None:
         """409 if this file and an earlier one of the request would be a file and a folder."""
+        if target in self._files:
+            raise ApiProblem(
+                409, f"The upload names {shown!r} twice: give each file of one upload its own path"
+            )
         folders = [target[:n] for n in range(1, len(target))]
         other = self._folders.get(target)
         if other is None:

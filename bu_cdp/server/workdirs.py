@@ -5,6 +5,10 @@ Chromium profile and log; the server removes it when the browser ends. A server 
 SIGKILL cannot, so every folder carries an ``owner`` file naming the server process (pid and
 start time, so a recycled pid is not mistaken for it) and a server starting up removes the
 folders whose owner is gone, killing any Chromium still running from them.
+
+Where the server is root, each folder belongs to the uid its Chromium runs as (mode 0700, see
+``isolation``): Chromium's temporary files (``tmp/``, its TMPDIR) and home (``home/``) are in
+it too, so nothing of a browser outlives its folder.
 """
 
 from __future__ import annotations
@@ -14,21 +18,42 @@ import functools
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
-from bu_cdp.server import chromium
+from bu_cdp.server import chromium, isolation
 
 log = logging.getLogger("bu_cdp.server")
 
 PREFIX = "bu-cdp-browser-"
 OWNER_FILE = "owner"
+# World-writable folders a browser's uid could leave files in: swept at the end.
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+_leases: dict[Path, isolation.Lease] = {}
 
 
 def create() -> Path:
+    """A new work folder (mode 0700), its uid's where browsers get one of their own."""
     workdir = Path(tempfile.mkdtemp(prefix=PREFIX))
-    (workdir / OWNER_FILE).write_text(_owner(os.getpid()))
+    try:
+        (workdir / OWNER_FILE).write_text(_owner(os.getpid()))
+        lease = isolation.acquire()
+        if lease is not None:
+            _leases[workdir] = lease
+            isolation.open_to_traverse(workdir.parent)
+            isolation.give(workdir, lease.uid)
+    except BaseException:
+        remove(workdir)
+        raise
     return workdir
+
+
+def uid_of(workdir: Path) -> int | None:
+    """The uid this folder's Chromium runs as, or None: the server's own."""
+    lease = _leases.get(workdir)
+    return lease.uid if lease is not None else None
 
 
 @functools.cache
@@ -38,7 +63,40 @@ def _owner(pid: int) -> str:
 
 
 def remove(workdir: Path) -> None:
+    """Remove the folder; give back its uid once nothing runs or stays behind as it."""
     shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(chromium.tmp_dir_of(workdir), ignore_errors=True)  # if it was outside
+    lease = _leases.pop(workdir, None)
+    if lease is not None:
+        try:
+            _end_everything_of(lease.uid)
+        finally:
+            lease.release()
+
+
+def _end_everything_of(uid: int) -> None:
+    """Kill every process still running as ``uid`` (a stray child of its Chromium) and
+    remove what it left in the world-writable folders, before another browser gets ``uid``."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:  # kill(-1) as that uid reaches exactly that uid's processes
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                [setpriv, *isolation.switch_prefix(uid), "--", "kill", "-9", "-1"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+                env={"PATH": "/usr/bin:/bin"},
+            )
+    for folder in SHARED_TMP:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
 
 
 def sweep_stale(root: Path | None = None) -> list[Path]:

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from bu_cdp.server.names import bidi_control_in
 from bu_cdp.server.problems import ApiProblem, invalid
 
 MAX_SEGMENT_BYTES = 255
@@ -50,6 +51,8 @@ def split_path(text: str, where: Where, *, folder: bool) -> list[str]:
         raise where.refuse("must be relative to the workspace, not an absolute path")
     if any(unicodedata.category(char) == "Cc" for char in text):
         raise where.refuse("must not contain control characters")
+    if bidi_control_in(text):
+        raise where.refuse("must not contain bidirectional override characters")
     if len(encoded) > MAX_PATH_BYTES:
         raise where.refuse(f"must be at most {MAX_PATH_BYTES} bytes long")
     if folder and text.endswith("/"):
