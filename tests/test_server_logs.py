@@ -28,8 +28,8 @@ def short_tmp() -> Iterator[Path]:
 
 def test_tokens_never_reach_the_log_of_bu_cdp_serve(short_tmp: Path) -> None:
     """At INFO, uvicorn logs every request path and websocket upgrade; the per-browser
-    tokens in /live, /cdp (relayed through ASGI) and json/version paths are masked."""
-    with serve_process("--cdp-relay", "asgi", tmpdir=short_tmp) as served:
+    tokens in /live, /cdp and json/version paths are masked."""
+    with serve_process(tmpdir=short_tmp) as served:
         answer = httpx.post(
             served.api_url + "/browsers", json={"timeout": 5}, headers=served.headers, timeout=60
         )

@@ -12,7 +12,6 @@ import uvicorn
 from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server import splice
 from bu_cdp.server.app import API_PREFIX, create_app
 from bu_cdp.server.config import ServerConfig
 
@@ -65,10 +64,7 @@ def uvicorn_config(
         "lifespan": "on",
     }
     options.update(overrides)
-    app = app or create_app(config)
-    if config.cdp_relay == "splice":
-        splice.install(options, app)
-    return uvicorn.Config(app, **options)
+    return uvicorn.Config(app or create_app(config), **options)
 
 
 def listen(config: ServerConfig) -> socket.socket:
