@@ -1,38 +1,30 @@
-"""CDP through the server's own port: each browser's pipe behind its own token.
+"""CDP through the server's own port: each browser's addresses behind its own token.
 
 Chromium has no DevTools port: its one DevTools connection is a pipe only this server holds
-(``cdp_pipe``). A client connects to ``/cdp/{browser_id}/{token}``; a wrong token or a
-browser that is not active is refused before anything reaches Chromium. An accepted client
-gets a session of its own on the pipe, so it sees the browser as over a connection of its own.
-Its messages pass unchanged, but for two the server answers itself (``client_rules``):
-``Browser.close`` stops the browser through the manager, and a download folder outside the
-browser's work folder is moved into it.
+(``cdp_pipe``). A client connects to ``/cdp/{browser_id}/{token}``, which ``cdp_socket``
+serves on the socket itself (a wrong token, or a browser that is not active, is refused
+before anything reaches Chromium). Here: the browser's address, and the DevTools HTTP form
+``/json/version`` that some clients read first.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
 
-import orjson
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, Request
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocketDisconnect
 
 from bu_cdp.server.addresses import websocket_base
 from bu_cdp.server.browsers import BrowserManager, ManagedBrowser
-from bu_cdp.server.cdp_pipe import CdpError, PipeSession
-from bu_cdp.server.client_rules import ClientRules
+from bu_cdp.server.cdp_pipe import CdpError
 from bu_cdp.server.problems import ApiProblem
 
 log = logging.getLogger("bu_cdp.server")
 router = APIRouter()
 
-# Websocket close codes. Closed before the accept, POLICY_VIOLATION reaches the client as 403.
+# Websocket close code for a refusal before the accept: the client sees 403 (live views).
 POLICY_VIOLATION = 1008
-INTERNAL_ERROR = 1011
 
 
 def cdp_path(browser: ManagedBrowser) -> str:
@@ -42,63 +34,6 @@ def cdp_path(browser: ManagedBrowser) -> str:
 def cdp_url(connection: HTTPConnection, browser: ManagedBrowser) -> str:
     """The browser's ``cdp_url``, as clients of this request reach the server."""
     return websocket_base(connection) + cdp_path(browser)
-
-
-@router.websocket("/cdp/{browser_id}/{token}")
-async def relay(websocket: WebSocket, browser_id: str, token: str) -> None:
-    manager: BrowserManager = websocket.app.state.manager
-    browser = manager.authorize(browser_id, token)
-    if browser is None or browser.process is None:
-        await websocket.close(code=POLICY_VIOLATION)  # before accept: the client sees 403
-        return
-    outbox: asyncio.Queue[bytes | None] = asyncio.Queue()  # None: the session has ended
-    session = browser.process.pipe.session(
-        lambda message, raw: outbox.put_nowait(orjson.dumps(message) if raw is None else raw),
-        lambda: outbox.put_nowait(None),
-    )
-    try:
-        await session.attach()
-    except (CdpError, TimeoutError) as exc:
-        log.warning("relay for browser %s could not reach Chromium: %s", browser.id, exc)
-        await websocket.close(code=INTERNAL_ERROR)
-        return
-    manager.metrics.cdp_connections += 1
-    await websocket.accept()
-    browser.closers.add(session.detach)
-    try:
-        await _pump(websocket, session, ClientRules(manager, browser, session), outbox)
-    finally:
-        browser.closers.discard(session.detach)
-        await session.detach()
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close()
-
-
-async def _pump(
-    websocket: WebSocket,
-    session: PipeSession,
-    rules: ClientRules,
-    outbox: asyncio.Queue[bytes | None],
-) -> None:
-    async def client_to_chromium() -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            rules.handle(text if text is not None else message.get("bytes") or b"")
-
-    async def chromium_to_client() -> None:
-        while (data := await outbox.get()) is not None:
-            await websocket.send_text(data.decode())
-
-    tasks = [asyncio.create_task(client_to_chromium()), asyncio.create_task(chromium_to_client())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _WEBKIT = re.compile(r"AppleWebKit/([\d.]+)")

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.server import cdp_socket
 from bu_cdp.server.app import API_PREFIX, create_app
 from bu_cdp.server.config import ServerConfig
 
@@ -64,7 +65,9 @@ def uvicorn_config(
         "lifespan": "on",
     }
     options.update(overrides)
-    return uvicorn.Config(app or create_app(config), **options)
+    app = app or create_app(config)
+    cdp_socket.install(options, app)  # /cdp/... websockets, served on the socket itself
+    return uvicorn.Config(app, **options)
 
 
 def listen(config: ServerConfig) -> socket.socket:
