@@ -28,9 +28,15 @@ from bu_cdp.server.cdp_pipe import CdpError, PipeSession
 from bu_cdp.server.client_rules import ClientRules
 
 log = logging.getLogger("bu_cdp.server")
+# For websockets' own protocol: outside the logging tree and never enabled, because what it
+# logs at debug level is the upgrade request (the token in its path) and every frame.
+_UNLOGGED = logging.Logger("bu_cdp.server.cdp_socket", level=logging.CRITICAL + 1)
 
 CDP_TARGET = re.compile(rb"/cdp/([^/?#]+)/([^/?#]+)/?(?:\?[^#]*)?")
 GOING_AWAY = 1001  # the browser has ended
+# What may wait unsent to one client. The pipe is shared, so a client that does not read cannot
+# hold Chromium back (the others would wait too): past this much it is disconnected instead.
+MAX_BACKLOG = 1 << 30
 _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)  # control frames are the protocol's own
 
 
@@ -137,7 +143,7 @@ class _CdpClient:
         self._transport = transport
         self._manager = manager
         self._browser = browser
-        self._ws = ServerProtocol(max_size=None)
+        self._ws = ServerProtocol(max_size=None, logger=_UNLOGGED)
         self._session: PipeSession = browser.process.pipe.session(self._deliver, self.close)
         self._rules = ClientRules(manager, browser, self._session)
         # A message that came in several frames.
@@ -196,6 +202,9 @@ class _CdpClient:
         if self._open and not self._closed:
             self._ws.send_text(orjson.dumps(message) if raw is None else raw)
             self._flush()
+            if self._transport.get_write_buffer_size() > MAX_BACKLOG:
+                log.warning("a CDP client of browser %s reads too slowly", self._browser.id)
+                self.close()
 
     def _flush(self) -> None:
         for chunk in self._ws.data_to_send():
