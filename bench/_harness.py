@@ -12,9 +12,11 @@ import os
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,13 +52,6 @@ class RunningServer:
         process = processes.read(self.pid) if self.pid is not None else None
         return process.cpu_seconds if process is not None else None
 
-    def direct_ws_url(self) -> str:
-        """Chromium's own DevTools address, read from its profile: for baselines only."""
-        for port_file in sorted(self.tmpdir.glob("bu-cdp-browser-*/user-data/DevToolsActivePort")):
-            lines = port_file.read_text().split("\n")
-            return f"ws://127.0.0.1:{int(lines[0])}{lines[1].strip()}"
-        raise RuntimeError("no running browser found in the server's work folder")
-
 
 @contextlib.contextmanager
 def _own_folder() -> Iterator[Path]:
@@ -68,6 +63,35 @@ def _own_folder() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def direct_chromium() -> Iterator[str]:
+    """A Chromium of the benchmark's own, with the server's flags but a DevTools *port*:
+    the baseline a relay is measured against (the server's Chromiums have no port). Yields
+    its browser websocket address; killed, and its folder removed, on leaving."""
+    from bu_cdp.server.chromium import LaunchPlan, find_chromium, kill_group
+
+    with _own_folder() as folder:
+        plan = LaunchPlan(find_chromium(), folder / "user-data", folder / "chromium.log")
+        argv = [arg for arg in plan.argv() if arg != "--remote-debugging-pipe"]
+        argv.insert(-1, "--remote-debugging-port=0")  # before the start URL
+        with plan.log_path.open("ab") as log:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            )
+        try:
+            port_file = plan.user_data_dir / "DevToolsActivePort"
+            deadline = time.monotonic() + 30
+            while not (port_file.exists() and len(port_file.read_text().split("\n")) >= 2):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"the baseline Chromium did not start ({plan.log_path})")
+                time.sleep(0.02)
+            lines = port_file.read_text().split("\n")
+            yield f"ws://127.0.0.1:{int(lines[0])}{lines[1].strip()}"
+        finally:
+            kill_group(process.pid)
+            process.wait()
 
 
 @contextlib.contextmanager

@@ -1,11 +1,12 @@
 """CDP through the server's relay against a direct connection to the same Chromium.
 
     python bench/cdp_relay.py [--calls 500] [--rounds 9] [--server subprocess|thread]
-                              [--relay splice|asgi] [--client playwright|raw]
+                              [--client playwright|raw]
 
-One browser is created on a real server; Playwright connects to it twice, once through the
-relay (its ``cdp_url``) and once straight to Chromium's DevTools port (read from the
-browser's profile: a baseline only a benchmark may use). A round is ``--calls``
+One browser is created on a real server, and Playwright connects to it through the relay
+(its ``cdp_url``: a websocket to the server, then Chromium's DevTools pipe). The baseline is
+a Chromium the benchmark starts itself, with the same flags but a DevTools port, which
+Playwright connects to straight (the server's Chromiums have no port). A round is ``--calls``
 ``page.evaluate`` round trips on each connection, switching sides every ``--block`` calls so
 that both meet the same noise from the rest of the machine. The ratio is relay / direct of
 the medians of the rounds' totals. Target: at most 1.10.
@@ -24,7 +25,14 @@ import json
 import time
 from collections.abc import Callable, Iterator
 
-from _harness import load_line, median_ms, ratio_line, serve_subprocess, serve_thread
+from _harness import (
+    direct_chromium,
+    load_line,
+    median_ms,
+    ratio_line,
+    serve_subprocess,
+    serve_thread,
+)
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import ClientConnection, connect
 
@@ -87,33 +95,27 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=25, help="calls per side before switching")
     parser.add_argument("--server", choices=("subprocess", "thread"), default="subprocess")
     parser.add_argument("--client", choices=("playwright", "raw"), default="playwright")
-    parser.add_argument(
-        "--relay",
-        choices=("splice", "asgi"),
-        default="splice",
-        help="the server's relay: sockets joined after the token check, or frame by frame",
-    )
     args = parser.parse_args()
 
-    serving = (
-        serve_subprocess("--cdp-relay", args.relay)
-        if args.server == "subprocess"
-        else serve_thread(cdp_relay=args.relay)
-    )
+    serving = serve_subprocess() if args.server == "subprocess" else serve_thread()
     print(load_line("before"))
     totals: dict[str, list[float]] = {"relay": [], "direct": []}
     calls: dict[str, list[float]] = {"relay": [], "direct": []}
     what = "page.evaluate" if args.client == "playwright" else "Browser.getVersion (raw)"
-    with serving as server, BrowserUse(base_url=server.base_url, api_key=server.api_key) as api:
+    with (
+        serving as server,
+        BrowserUse(base_url=server.base_url, api_key=server.api_key) as api,
+        direct_chromium() as direct_url,
+    ):
         browser = api.browsers.create(timeout=10)
         making = playwright_sides if args.client == "playwright" else raw_sides
         try:
-            with making(browser.cdp_url or "", server.direct_ws_url()) as sides:
+            with making(browser.cdp_url or "", direct_url) as sides:
                 for call in sides.values():
                     round_trips(call, 50, [])  # warm up both paths
                 print(
                     f"cdp_relay: {args.calls} {what} per side and round,"
-                    f" server={args.server}, relay={args.relay}"
+                    f" server={args.server}, relay=pipe"
                 )
                 cpu_before = server.cpu_seconds()
                 for index in range(args.rounds):

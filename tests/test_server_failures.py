@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 from collections.abc import Callable
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from bu_cdp.errors import ConfigurationError
+from bu_cdp.server.chromium import ChromiumProcess
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header
@@ -72,17 +74,17 @@ def test_json_version_answers_502_when_chromium_cannot_be_reached(server: Server
     created = create_browser(server, {}).json()
     process = server.manager.get(created["id"]).process
     assert process is not None
-    port = process.port
-    # Chromium ending between the token check and the call, made certain: the address the
-    # server asks is a port where nothing listens.
-    with socket.socket() as nothing_there:
-        nothing_there.bind(("127.0.0.1", 0))
-        process.port = nothing_there.getsockname()[1]
-        try:
-            version_url = created["cdp_url"].replace("ws", "http", 1) + "/json/version"
-            answer = httpx.get(version_url, timeout=30)
-        finally:
-            process.port = port
+    # Chromium ending between the token check and the call, made certain: the server's end
+    # of its pipe is taken for ended (as when Chromium closes it) before the server asks.
+    # Closing the pipe for real would make Chromium quit, and the browser end, too soon.
+    loop = server.manager.get(created["id"])._tasks[0].get_loop()
+    asyncio.run_coroutine_threadsafe(_pipe_ended(process), loop).result(10)
+    version_url = created["cdp_url"].replace("ws", "http", 1) + "/json/version"
+    answer = httpx.get(version_url, timeout=30)
     assert answer.status_code == 502
     assert "Chromium could not be reached" in answer.json()["detail"]
     httpx.post(f"{server.base_url}/browsers/{created['id']}/stop", headers=key_header(server))
+
+
+async def _pipe_ended(process: ChromiumProcess) -> None:
+    process.pipe._end()

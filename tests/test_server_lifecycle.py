@@ -89,7 +89,7 @@ def test_a_chromium_that_never_comes_up_is_tried_twice_then_503(
     server = make_server(chromium=str(stuck), launch_timeout=0.5)
     answer = create_browser(server, {}, timeout=30)
     assert answer.status_code == 503
-    assert "did not open its DevTools port" in answer.json()["detail"]
+    assert "did not answer on its DevTools pipe" in answer.json()["detail"]
     metrics = server.manager.snapshot()
     assert (metrics["launches"], metrics["launch_failures"]) == (2, 2)
     assert not live_chromiums(str(tmp_path))  # both attempts' processes were killed

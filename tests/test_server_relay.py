@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -104,19 +104,3 @@ def test_a_full_page_screenshot_larger_than_16_mib_passes(browser: Browser) -> N
     base64_size = (len(png) + 2) // 3 * 4
     assert base64_size > 16 * 2**20, f"the frame was only {base64_size} bytes"
     assert png.startswith(b"\x89PNG")
-
-
-def test_the_asgi_relay_works_too(make_server: Callable[..., ServerThread]) -> None:
-    """The frame-by-frame relay, for when the app runs under another ASGI server."""
-    server = make_server(cdp_relay="asgi")
-    with client_for(server) as client:
-        created = client.browsers.create(timeout=5)
-        url = created.cdp_url or ""
-        assert cdp_call(url, "Browser.getVersion")["protocolVersion"]
-        with pytest.raises(websockets.InvalidStatus, match="403"):
-            connect(url.rsplit("/", 1)[0] + "/wrong-token", open_timeout=5)
-        with sync_playwright() as pw:
-            remote = pw.chromium.connect_over_cdp(url)
-            assert remote.contexts[0].pages[0].evaluate("6 * 7") == 42
-            remote.close()
-        client.browsers.stop(created.id or "")

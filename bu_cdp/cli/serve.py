@@ -32,7 +32,6 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         queue_timeout=args.queue_timeout,
         max_queued=args.max_queued,
         warm=args.warm,
-        cdp_relay=args.cdp_relay,
         proxies=_proxies(args),
         data_dir=args.data_dir,
         price_per_browser_hour=args.price_per_hour,
@@ -195,12 +194,5 @@ def add_parser(commands: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="TEST SETTING: real seconds in one API minute, to watch timeouts quickly",
-    )
-    serve.add_argument(
-        "--cdp-relay",
-        choices=("splice", "asgi"),
-        default="splice",
-        help="how CDP websockets reach Chromium: sockets joined after the token check "
-        "(default, fastest) or frame by frame through the ASGI app",
     )
     serve.set_defaults(run=_serve)

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import websockets
-
 from bu_cdp.models import BrowserStatus
 from bu_cdp.server import chromium, isolation, workdirs
 from bu_cdp.server.admission import Admission, Slot
@@ -255,7 +253,7 @@ class BrowserManager:
                 try:
                     await warm.resize(browser.window)
                     browser.process, browser.from_pool = warm.process, True
-                except (CdpError, OSError, TimeoutError, websockets.WebSocketException) as exc:
+                except (CdpError, OSError, TimeoutError) as exc:
                     log.warning("a warm Chromium failed at hand-out (%s); launching one", exc)
                     await warm.discard_process()
                     warm = None
@@ -334,7 +332,7 @@ class BrowserManager:
 
     async def _size_window(self, browser: ManagedBrowser) -> None:
         assert browser.process is not None
-        cdp = await CdpConnection.connect(browser.process.ws_url)
+        cdp = await CdpConnection.open(browser.process.pipe)
         try:
             await set_content_size(cdp, *browser.window)
         except Exception as exc:  # an older Chromium without Browser.setContentsSize
@@ -350,7 +348,7 @@ class BrowserManager:
         try:
             plan = self._plan(workdir, DEFAULT_WINDOW)
             process = await self._launch(plan)
-            cdp = await CdpConnection.connect(process.ws_url)
+            cdp = await CdpConnection.open(process.pipe)
             window_id = await page_window(cdp)
             if window_id is None:
                 raise chromium.LaunchError("the new Chromium has no page")

@@ -1,43 +1,41 @@
-"""A small CDP client the server uses on its own browsers (window size, screencasts)."""
+"""A small CDP client the server uses on its own browsers (window size, screencasts).
+
+It is one user of the browser's DevTools pipe (``cdp_pipe``), with a browser session of its
+own: its discovery and attaches never mix with a relayed client's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import websockets
-from websockets.asyncio.client import ClientConnection
+from bu_cdp.server.cdp_pipe import CdpError, CdpPipe
+
+__all__ = ["CdpConnection", "CdpError", "close_browser", "page_window", "set_content_size"]
 
 log = logging.getLogger("bu_cdp.server")
 
 EventHandler = Callable[[dict[str, Any]], None]
 
 
-class CdpError(Exception):
-    pass
-
-
 class CdpConnection:
-    """One websocket to a browser's DevTools endpoint, with flat-mode sessions."""
+    """The server's own session on a browser's pipe, with flat-mode sessions under it."""
 
-    def __init__(self, ws: ClientConnection) -> None:
-        self._ws = ws
+    def __init__(self, pipe: CdpPipe) -> None:
+        self._session = pipe.session(self._receive, self._fail_pending)
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._handlers: list[EventHandler] = []
-        self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(cls, ws_url: str, timeout: float = 10.0) -> CdpConnection:
-        ws = await websockets.connect(
-            ws_url, max_size=None, compression=None, ping_interval=None, open_timeout=timeout
-        )
-        return cls(ws)
+    async def open(cls, pipe: CdpPipe, timeout: float = 10.0) -> CdpConnection:
+        connection = cls(pipe)
+        await connection._session.attach(timeout)
+        return connection
 
     def on_event(self, handler: EventHandler) -> None:
         self._handlers.append(handler)
@@ -56,51 +54,42 @@ class CdpConnection:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
         try:
-            try:
-                await self._ws.send(json.dumps(message))
-            except websockets.ConnectionClosed as exc:
-                raise CdpError("CDP connection closed") from exc
+            self._session.send(message)
             return await asyncio.wait_for(future, timeout)
         finally:
             self._pending.pop(message_id, None)
 
-    async def _read(self) -> None:
-        try:
-            async for raw in self._ws:
-                message = json.loads(raw)
-                if "id" in message:
-                    future = self._pending.get(message["id"])
-                    if future is None or future.done():
-                        continue
-                    if "error" in message:
-                        future.set_exception(CdpError(message["error"].get("message", "error")))
-                    else:
-                        future.set_result(message.get("result", {}))
-                else:
-                    for handler in list(self._handlers):
-                        try:
-                            handler(message)
-                        except Exception:  # one faulty listener must not end the connection
-                            log.exception("CDP event handler failed on %s", message.get("method"))
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(CdpError("CDP connection closed"))
+    def _receive(self, message: dict[str, Any], raw: bytes | None) -> None:
+        if "id" in message:
+            future = self._pending.get(message["id"])
+            if future is None or future.done():
+                return
+            if "error" in message:
+                future.set_exception(CdpError(message["error"].get("message", "error")))
+            else:
+                future.set_result(message.get("result", {}))
+            return
+        for handler in list(self._handlers):
+            try:
+                handler(message)
+            except Exception:  # one faulty listener must not end the connection
+                log.exception("CDP event handler failed on %s", message.get("method"))
+
+    def _fail_pending(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(CdpError("CDP connection closed"))
 
     @property
     def closed(self) -> bool:
-        return self._reader.done()
+        return self._session.closed
 
     async def wait_closed(self) -> None:
         """Return once the connection has ended (the browser went away, or ``close()``)."""
-        await asyncio.shield(self._reader)
+        await self._session.wait_closed()
 
     async def close(self) -> None:
-        await self._ws.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await self._session.detach()
 
 
 async def first_page_target(cdp: CdpConnection) -> str | None:
@@ -143,11 +132,7 @@ async def set_content_size(
     )
 
 
-async def close_browser(ws_url: str, timeout: float = 5.0) -> None:
+async def close_browser(pipe: CdpPipe, timeout: float = 5.0) -> None:
     """Ask Chromium to quit by itself (``Browser.close``): it writes cookies and storage first."""
-    cdp = await CdpConnection.connect(ws_url, timeout=timeout)
-    try:
-        with contextlib.suppress(CdpError):  # it may go before it answers
-            await cdp.send("Browser.close", timeout=timeout)
-    finally:
-        await cdp.close()
+    with contextlib.suppress(CdpError):  # it may go before it answers
+        await pipe.call("Browser.close", timeout=timeout)

@@ -13,13 +13,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server import isolation
 from bu_cdp.server.cdp import close_browser
+from bu_cdp.server.cdp_pipe import CdpError, CdpPipe
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -66,8 +66,8 @@ BASE_FLAGS = (
     "--use-mock-keychain",
     "--metrics-recording-only",
     "--mute-audio",
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
+    # CDP over fds 3 and 4 (see _PIPE_FDS), never a TCP port another process could reach.
+    "--remote-debugging-pipe",
 )
 
 # What of the server's environment a Chromium gets: locale and time zone, nothing else (no
@@ -197,26 +197,17 @@ class LaunchError(Exception):
 @dataclass
 class ChromiumProcess:
     process: asyncio.subprocess.Process
-    port: int
-    browser_path: str  # /devtools/browser/<uuid>
+    pipe: CdpPipe  # its only DevTools connection, shared by the relay and the server
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}{self.browser_path}"
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     async def close_gracefully(self, timeout: float = 5.0) -> None:
         """Let Chromium quit by itself, so its profile is whole on disk; kill it if it lingers."""
 
         async def close_and_wait() -> None:
-            await close_browser(self.ws_url, timeout)
+            await close_browser(self.pipe, timeout)
             await self.process.wait()
 
         try:
@@ -230,6 +221,7 @@ class ChromiumProcess:
         kill_group(self.pid)
         with contextlib.suppress(ProcessLookupError):
             await self.process.wait()
+        self.pipe.close()
 
 
 def kill_group(pid: int) -> None:
@@ -274,13 +266,17 @@ def _knows_pdeathsig(setpriv: str) -> bool:
     return b"--pdeathsig" in done.stdout
 
 
+# Chromium's pipe is its fds 3 (commands in) and 4 (messages out). The two ends are handed
+# over as stdin and stdout, which every event loop's subprocess maps exactly, and moved to 3
+# and 4 by the shell just before it becomes Chromium (same pid): no preexec_fn, no pass_fds.
+_PIPE_FDS = ("/bin/sh", "-c", 'exec 3<&0 4>&1 0</dev/null 1>&2; exec "$0" "$@"')
+
+
 async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
-    """Start Chromium and wait until its DevTools endpoint is announced."""
+    """Start Chromium and wait until it answers on its DevTools pipe."""
     plan.user_data_dir.mkdir(parents=True, exist_ok=True)
     for folder in (plan.workdir / HOME_FOLDER, plan.tmp_dir):
         folder.mkdir(mode=0o700, exist_ok=True)
-    port_file = plan.user_data_dir / "DevToolsActivePort"
-    port_file.unlink(missing_ok=True)  # a profile copied from an earlier run may carry one
     if plan.run_as is not None and not isolation.others_can_run(plan.executable):
         _warn_not_isolated(plan.executable)
         plan.run_as = None
@@ -291,29 +287,41 @@ async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     prefix = plan.prefix()
     if plan.run_as is not None and not prefix:
         raise LaunchError("setpriv is needed to start Chromium as its own user")
-    with plan.log_path.open("ab") as log:
-        try:
+    commands_in, commands_out = os.pipe()  # Chromium reads commands_in as its fd 3
+    messages_in, messages_out = os.pipe()  # and writes messages_out as its fd 4
+    try:
+        with plan.log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *prefix,
+                *_PIPE_FDS,
                 *plan.argv(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
+                stdin=commands_in,
+                stdout=messages_out,
                 stderr=log,
                 env=plan.environment(),
                 close_fds=True,  # nothing of the server's: not its listening socket
                 start_new_session=True,  # its own process group, killed as one
                 preexec_fn=_die_with_parent if _libc is not None and not prefix else None,
             )
-        except OSError as exc:
-            raise LaunchError(f"could not start Chromium at {plan.executable}: {exc}") from exc
+    except OSError as exc:
+        for fd in (commands_out, messages_in):
+            os.close(fd)
+        raise LaunchError(f"could not start Chromium at {plan.executable}: {exc}") from exc
+    finally:
+        os.close(commands_in)  # Chromium's ends: this process keeps only its own
+        os.close(messages_out)
+    pipe: CdpPipe | None = None
     try:
-        port, path = await _wait_for_endpoint(process, port_file, timeout)
+        pipe = await CdpPipe.open(messages_in, commands_out)
+        await _wait_for_pipe(process, pipe, timeout)
     except BaseException:
         kill_group(process.pid)
         with contextlib.suppress(ProcessLookupError):
             await process.wait()
+        if pipe is not None:
+            pipe.close()
         raise
-    return ChromiumProcess(process, port, path)
+    return ChromiumProcess(process, pipe)
 
 
 @functools.cache
@@ -326,22 +334,22 @@ def _warn_not_isolated(executable: str) -> None:
     )
 
 
-async def _wait_for_endpoint(
-    process: asyncio.subprocess.Process, port_file: Path, timeout: float
-) -> tuple[int, str]:
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        if process.returncode is not None:
-            raise LaunchError(f"Chromium exited with code {process.returncode} while starting")
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            lines = port_file.read_text().split("\n")
-            if len(lines) >= 2 and lines[1].startswith("/devtools/browser/"):
-                return int(lines[0]), lines[1].strip()
-        if time.monotonic() > deadline:
-            raise LaunchError(f"Chromium did not open its DevTools port within {timeout:.0f}s")
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 0.02)  # a late look at the file is a slower create
+async def _wait_for_pipe(
+    process: asyncio.subprocess.Process, pipe: CdpPipe, timeout: float
+) -> None:
+    """Chromium answers once its DevTools handler runs; its pipe closes if it dies first."""
+    try:
+        await pipe.call("Browser.getVersion", timeout=timeout)
+    except TimeoutError:
+        raise LaunchError(
+            f"Chromium did not answer on its DevTools pipe within {timeout:.0f}s"
+        ) from None
+    except CdpError:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 5)
+        raise LaunchError(
+            f"Chromium exited with code {process.returncode} while starting"
+        ) from None
 
 
 def log_tail(log_path: Path, lines: int = 5) -> str:

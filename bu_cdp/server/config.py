@@ -41,8 +41,5 @@ class ServerConfig:
     price_per_browser_hour: float = 0.0  # billing: cost of one browser-hour
     credit: float | None = None  # billing: None is no limit; used up, creating answers 402
     max_upload_bytes: int = 1 << 30  # largest workspace upload (file bytes of one request)
-    # How /cdp/... websockets reach Chromium: "splice" joins the sockets after the token
-    # check (fast, frames unparsed); "asgi" relays frame by frame through the ASGI app.
-    cdp_relay: str = "splice"
     # Where finished recordings are kept. None: <the data folder>/recordings.
     recordings_dir: Path | None = None

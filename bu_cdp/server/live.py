@@ -50,7 +50,7 @@ async def watch(websocket: WebSocket, browser: ManagedBrowser, hub: ScreencastHu
     assert browser.process is not None
     want = Want(LIVE_FPS, browser.window)
     try:
-        cast = await hub.acquire(browser.id, browser.process.ws_url, want)
+        cast = await hub.acquire(browser.id, browser.process.pipe, want)
     except Exception as exc:  # the browser ended while the viewer was arriving
         log.info("live view of browser %s could not start: %s", browser.id, exc)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):

@@ -62,7 +62,7 @@ class RecordingHooks(BrowserHooks):
         assert browser.process is not None
         want = self._want(browser)
         try:
-            cast = await self.hub.acquire(browser.id, browser.process.ws_url, want)
+            cast = await self.hub.acquire(browser.id, browser.process.pipe, want)
         except Exception as exc:
             raise ApiProblem(503, f"Could not start the recording: {exc}") from exc
         try:

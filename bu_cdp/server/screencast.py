@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bu_cdp.server.cdp import CdpConnection, CdpError
+from bu_cdp.server.cdp_pipe import CdpPipe
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -56,10 +57,10 @@ TabListener = Callable[[Tab], None]
 
 
 class Screencast:
-    """A CDP connection of its own to one browser, streaming the followed tab's frames."""
+    """A CDP session of its own on one browser, streaming the followed tab's frames."""
 
-    def __init__(self, ws_url: str, max_size: tuple[int, int], fps: float) -> None:
-        self._ws_url = ws_url
+    def __init__(self, pipe: CdpPipe, max_size: tuple[int, int], fps: float) -> None:
+        self._pipe = pipe
         self._max_size = max_size  # of the pictures, in pixels
         self.fps = fps  # pictures a second, at most, while the page keeps changing
         self._cdp: CdpConnection | None = None
@@ -114,7 +115,7 @@ class Screencast:
     # -- start, stop ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._cdp = await CdpConnection.connect(self._ws_url)
+        self._cdp = await CdpConnection.open(self._pipe)
         self._cdp.on_event(self._on_event)
         await self._cdp.send("Target.setDiscoverTargets", {"discover": True})
         if self._wanted is None:  # discovery announces existing tabs; in case it did not
@@ -301,13 +302,13 @@ class ScreencastHub:
     def running(self, browser_id: str) -> bool:
         return browser_id in self._casts
 
-    async def acquire(self, browser_id: str, ws_url: str, want: Want) -> Screencast:
+    async def acquire(self, browser_id: str, pipe: CdpPipe, want: Want) -> Screencast:
         """The browser's screencast, started for its first user; pair with ``release``."""
         users = self._users.setdefault(browser_id, [])
         users.append(want)
         starting = self._casts.get(browser_id)
         if starting is None:
-            cast = Screencast(ws_url, want.max_size, want.fps)
+            cast = Screencast(pipe, want.max_size, want.fps)
             starting = asyncio.create_task(self._start(cast))
             self._casts[browser_id] = starting
         try:

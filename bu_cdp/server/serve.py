@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server import hardening, splice
+from bu_cdp.server import cdp_socket, hardening
 from bu_cdp.server.app import API_PREFIX, create_app
 from bu_cdp.server.config import ServerConfig
 
@@ -67,8 +67,7 @@ def uvicorn_config(
     options.update(overrides)
     hardening.install(options)
     app = app or create_app(config)
-    if config.cdp_relay == "splice":
-        splice.install(options, app)
+    cdp_socket.install(options, app)  # /cdp/... websockets, served on the socket itself
     return uvicorn.Config(app, **options)
 
 
