@@ -78,7 +78,10 @@ class ClientRules:
         if isinstance(wanted, str) and _inside(wanted, self._browser.workdir):
             return
         folder = self._browser.workdir / DOWNLOADS
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        owner = self._browser.workdir.stat()  # the browser's own uid when it runs as one
+        if (owner.st_uid, owner.st_gid) != (os.geteuid(), os.getegid()):
+            os.chown(folder, owner.st_uid, owner.st_gid)
         params["downloadPath"] = str(folder)
 
 
