@@ -80,10 +80,13 @@ def _send_big_body(url: str, path: str, size: int, headers: str = "") -> bytes:
         return answer
 
 
-def test_a_big_body_without_a_key_is_refused_before_it_is_read(served: ServedProcess) -> None:
+@pytest.mark.parametrize("base", ["/api/v3", "/hosted/api/v3"])
+def test_a_big_body_without_a_key_is_refused_before_it_is_read(
+    served: ServedProcess, base: str
+) -> None:
     pid = served.process.pid
     before = _rss_kib(pid)
-    answer = _send_big_body(served.url, "/api/v3/profiles", 200 * MIB)
+    answer = _send_big_body(served.url, base + "/profiles", 200 * MIB)
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
     assert _rss_kib(pid) - before < 50 * 1024, "the server read the body into memory"
 

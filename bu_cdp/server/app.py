@@ -75,7 +75,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.recordings = recordings
     app.state.recorder = recorder
     # Outside the routes: the key is checked and the body bounded before FastAPI reads it.
-    app.add_middleware(Guard, api_key=config.api_key, prefixes=(API_PREFIX,))
+    app.add_middleware(Guard, api_key=config.api_key, prefixes=(API_PREFIX, hosted.PREFIX))
     app.add_exception_handler(ApiProblem, handle_problem)
     app.add_exception_handler(sqlite3.Error, handle_storage_error)
     app.add_exception_handler(OSError, handle_storage_error)
