@@ -33,6 +33,8 @@ FIRST: dict[str, tuple[str, Any]] = {
     "output": ("artifacts-1", Path("artifacts-1")),
     "screenshot": ("on", "on"),
     "tracing": ("on", "on"),
+    "remote": ("on", True),
+    "device": ("iPhone 13", "iPhone 13"),
 }
 SECOND: dict[str, tuple[str, Any]] = {
     "base_url": ("http://second.example/api/v3", "http://second.example/api/v3"),
@@ -45,6 +47,8 @@ SECOND: dict[str, tuple[str, Any]] = {
     "output": ("artifacts-2", Path("artifacts-2")),
     "screenshot": ("off", "off"),
     "tracing": ("retain-on-failure", "retain-on-failure"),
+    "remote": ("off", False),
+    "device": ("Pixel 5", "Pixel 5"),
 }
 
 
@@ -83,6 +87,7 @@ BROWSER_OPTIONS = {  # what each option sets on every browser, in RemoteBrowser'
 def expected(pytester: pytest.Pytester, values: dict[str, tuple[str, Any]]) -> Settings:
     own = {name: value for name, (_, value) in values.items() if name not in BROWSER_OPTIONS}
     own["output"] = pytester.path / own["output"]
+    own["remote_scope"] = own["scope"]  # given: the same for --bu-remote's browser
     browser = {BROWSER_OPTIONS[name]: values[name][1] for name in BROWSER_OPTIONS}
     return Settings(**own, browser_options=browser)
 
