@@ -47,17 +47,13 @@ def device_options(devices: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def context_args(
-    devices: Mapping[str, Any],
-    device: str | None,
-    base_url: str | None,
-    given: Mapping[str, Any],
+    devices: Mapping[str, Any], base_url: str | None, given: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A test's ``new_context()`` keywords: the device's, then the base URL, then the ones
-    given (a marker's ``device`` beats the suite's)."""
-    wanted = {DEVICE: device, **given}
+    """A test's ``new_context()`` keywords: its device's, then the base URL, then the ones
+    given."""
     args: dict[str, Any] = {}
-    if wanted[DEVICE]:
-        args.update(device_options(devices, wanted[DEVICE]))
+    if given.get(DEVICE):
+        args.update(device_options(devices, given[DEVICE]))
     if base_url:
         args["base_url"] = base_url
     args.update((key, value) for key, value in given.items() if key != DEVICE)

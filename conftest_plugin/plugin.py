@@ -119,15 +119,14 @@ def _failed(item: pytest.Item) -> bool:
 def _context_args(
     request: pytest.FixtureRequest, context_options: dict[str, Any], devices: Any
 ) -> dict[str, Any]:
-    """The test's ``new_context()`` keywords: ``--bu-device``, the ``base_url`` fixture (of
+    """The test's ``new_context()`` keywords: its device's, the ``base_url`` fixture (of
     pytest-playwright or pytest-base-url, when installed), then the test's own options."""
     try:
         base_url = request.getfixturevalue("base_url")
     except pytest.FixtureLookupError:
         base_url = None
-    device = request.config.stash[SETTINGS].device
     try:
-        return contexts.context_args(devices, device, base_url, context_options)
+        return contexts.context_args(devices, base_url, context_options)
     except ValueError as exc:
         pytest.fail(f"bu-cdp: {exc}", pytrace=False)
 
@@ -191,8 +190,11 @@ def bu_playwright() -> Iterator[Playwright]:
 
 @pytest.fixture
 def remote_browser_options(pytestconfig: pytest.Config) -> dict[str, Any]:
-    """``RemoteBrowser`` options of every test's browser; override to add your own."""
-    return dict(pytestconfig.stash[SETTINGS].browser_options)
+    """``RemoteBrowser`` options of every test's browser, and context options (``new_context()``
+    keywords, ``device``); override to add your own."""
+    settings = pytestconfig.stash[SETTINGS]
+    device = {contexts.DEVICE: settings.device} if settings.device else {}
+    return {**settings.browser_options, **device}
 
 
 def _scope(fixture_name: str, config: pytest.Config) -> Any:
