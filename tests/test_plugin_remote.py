@@ -92,6 +92,14 @@ def test_browser_markers(page):
     assert page.evaluate("1 + 1") == 2
 """
 
+# Not a pytest-playwright test: the plugin's own fixture, in the same remote run.
+THIRD_FILE = """
+def test_the_plugins_own_fixture_too(remote_browser, page):
+    remote_browser.goto("{url}/about")
+    assert remote_browser.title() == "About us"
+    assert remote_browser.context.browser is not page.context.browser
+"""
+
 ARGS = (
     "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "--device", "Pixel 5",
     "--tracing", "retain-on-failure", "--screenshot", "only-on-failure",
@@ -118,7 +126,11 @@ def billed_browsers(served: ServedProcess) -> int:
 def write_suite(pytester: pytest.Pytester, pages: PageServer) -> None:
     pytester.makeini(f"[pytest]\nbase_url = {pages.url}\n")
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_first=FIRST_FILE.replace("{url}", pages.url), test_second=SECOND_FILE)
+    pytester.makepyfile(
+        test_first=FIRST_FILE.replace("{url}", pages.url),
+        test_second=SECOND_FILE,
+        test_third=THIRD_FILE.replace("{url}", pages.url),
+    )
 
 
 def assert_failure_kept_trace_and_screenshot(output: Path) -> None:
@@ -136,7 +148,8 @@ def local_chromiums() -> list[int]:
     return [process.pid for process in with_marker(marker)]
 
 
-def test_a_pytest_playwright_suite_runs_unchanged_on_remote_browsers_and_locally(
+@pytest.mark.timeout(300)
+def test_a_pytest_playwright_suite_runs_unchanged_on_remote_browsers(
     pytester: pytest.Pytester,
     pages: PageServer,
     served: tuple[ServedProcess, Path],
@@ -149,9 +162,10 @@ def test_a_pytest_playwright_suite_runs_unchanged_on_remote_browsers_and_locally
     before = billed_browsers(server)
 
     remote = pytester.runpytest_subprocess(*ARGS, "--bu-remote", "--output", "remote-results")
-    remote.assert_outcomes(passed=8, failed=1)
-    # The server's browsers: one per worker, and the one launch_browser() made.
-    assert billed_browsers(server) - before == 3
+    remote.assert_outcomes(passed=9, failed=1)
+    # The server's browsers: one per worker, the one launch_browser() made, and
+    # remote_browser's.
+    assert billed_browsers(server) - before == 4
     assert_failure_kept_trace_and_screenshot(pytester.path / "remote-results")
     remote.stdout.fnmatch_lines(
         ["*remote browsers of failed tests*", f"*{FAILED_FOLDER}/trace.zip"]
@@ -159,10 +173,17 @@ def test_a_pytest_playwright_suite_runs_unchanged_on_remote_browsers_and_locally
     assert live_chromiums(str(server_tmp)) == []  # every remote browser stopped
     remote.stdout.fnmatch_lines(["*launch options executable_path describe a local browser*"])
 
-    # The control: pytest-playwright alone, with the same Chromium on this machine.
-    local = pytester.runpytest_subprocess(*ARGS, "--output", "local-results")
+
+# Two whole suites under -n 2 on a shared 2-core machine: more than the usual bound.
+@pytest.mark.timeout(300)
+def test_the_same_suite_runs_locally_with_pytest_playwright_as_the_control(
+    pytester: pytest.Pytester, pages: PageServer
+) -> None:
+    """No --bu-remote: pytest-playwright launches the machine's Chromium itself."""
+    write_suite(pytester, pages)
+    local = pytester.runpytest_subprocess(*ARGS, "--output", "local-results", "test_first.py",
+                                          "test_second.py")  # fmt: skip
     local.assert_outcomes(passed=8, failed=1)
-    assert billed_browsers(server) - before == 3  # no browser of the server this time
     assert_failure_kept_trace_and_screenshot(pytester.path / "local-results")
     assert local_chromiums() == []
 
