@@ -14,8 +14,8 @@ configuration), in these ways, alternating, one subprocess per run, timed from s
 - ``pytest-playwright`` (the baseline): pytest-playwright's own ``page`` fixture, launching the
   same Chromium locally (``executable_path``, since ``playwright install`` cannot download here).
 
-Prints each round, the medians and the ratios to the baseline. Targets: fresh ≤ 1.5×,
-shared ≤ 1.1× (issue 14).
+Prints each round, the medians and the ratios to the baseline. Targets: fresh <= 1.5x,
+shared and remote-pw <= 1.1x (issue 14).
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def test_a_failed_tests_recording_is_kept_and_async_fixtures_need_async_tests(
         ]
     )
     output = result.stdout.str() + result.stderr.str()
-    assert "asyncio_default_fixture_loop_scope\" is unset" not in output
+    assert 'asyncio_default_fixture_loop_scope" is unset' not in output
     assert "cannot be called from a running event loop" not in output
     ids = [line[0] for line in recorded(pytester)]
     with BrowserUse(**api) as client:

@@ -119,6 +119,8 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
         "off",
     )
     assert settings.output == pytester.path / "test-results"
+    # --bu-remote's browser is one per worker unless a scope is asked for.
+    assert (settings.remote, settings.device, settings.remote_scope) == (False, None, "session")
 
 
 @pytest.mark.parametrize(
@@ -268,3 +270,20 @@ def test_sigterm_handler_only_replaces_the_default_and_is_restored(
         assert signal.getsignal(signal.SIGTERM) is theirs
     finally:
         signal.signal(signal.SIGTERM, outer)
+
+
+def test_context_options_are_told_from_browser_options_and_devices_are_checked() -> None:
+    from conftest_plugin.contexts import context_args, split
+
+    browser, context = split({"screen": (800, 600), "locale": "de-DE", "device": "Pixel 5"})
+    assert (browser, context) == ({"screen": (800, 600)}, {"locale": "de-DE", "device": "Pixel 5"})
+    devices = {"Pixel 5": {"user_agent": "pixel", "viewport": {"width": 393, "height": 727}}}
+    assert context_args(devices, "http://app", {"device": "Pixel 5", "user_agent": "mine"}) == {
+        "user_agent": "mine",  # the test's own beat the device's
+        "viewport": {"width": 393, "height": 727},
+        "base_url": "http://app",
+    }
+    with pytest.raises(
+        ValueError, match="no Playwright device named 'Pixel5'; did you mean 'Pixel 5'"
+    ):
+        context_args(devices, None, {"device": "Pixel5"})
