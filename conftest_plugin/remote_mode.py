@@ -79,14 +79,15 @@ def register(config: pytest.Config, settings: Settings) -> None:
 def remote_options(settings: Settings, launch_args: Mapping[str, Any]) -> dict[str, Any]:
     """``RemoteBrowser`` options for a browser pytest-playwright would launch with
     ``launch_args``: the suite's (``--bu-*``), then the launch options that mean something
-    remotely. ``launch_browser(screen=(800, 600))`` takes ``RemoteBrowser`` options too."""
+    remotely. ``launch_browser(screen=(800, 600))`` takes ``RemoteBrowser`` options too, but
+    ``timeout`` is Playwright's launch timeout there (the lifetime is ``--bu-timeout``)."""
     options = dict(settings.browser_options)
     ignored = []
     for key, value in launch_args.items():
-        if key in OPTION_NAMES:
+        if key == "timeout":  # Playwright's, in milliseconds (a browser's lifetime: --bu-timeout)
+            options["connect_timeout"] = value / 1000
+        elif key in OPTION_NAMES:
             options[key] = value
-        elif key == "timeout":
-            options["connect_timeout"] = value / 1000  # milliseconds in Playwright
         elif key == "proxy":
             options["custom_proxy"] = _custom_proxy(value)
         elif key == "headless":

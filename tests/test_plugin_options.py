@@ -287,3 +287,27 @@ def test_context_options_are_told_from_browser_options_and_devices_are_checked()
         ValueError, match="no Playwright device named 'Pixel5'; did you mean 'Pixel 5'"
     ):
         context_args(devices, None, {"device": "Pixel5"})
+
+
+def test_launch_options_become_remote_browser_options_where_they_mean_something() -> None:
+    from conftest_plugin.remote_mode import remote_options
+
+    settings = Settings(None, "function", Path("out"), "off", "off", {"timeout": 9})
+    launch = {
+        "headless": True,
+        "executable_path": "/usr/bin/chromium",  # this machine's, not the remote browser's
+        "timeout": 5000,  # Playwright's milliseconds
+        "proxy": {"server": "proxy.internal:3128", "username": "u", "password": "pw"},
+        "screen": (800, 600),  # launch_browser(screen=...) takes RemoteBrowser's options too
+    }
+    with pytest.warns(pytest.PytestWarning, match="executable_path describe a local browser"):
+        options = remote_options(settings, launch)
+    proxy = {"host": "proxy.internal", "port": 3128, "scheme": "http"}
+    assert options == {
+        "timeout": 9,
+        "connect_timeout": 5.0,
+        "custom_proxy": {**proxy, "username": "u", "password": "pw"},
+        "screen": (800, 600),
+    }
+    with pytest.raises(pytest.fail.Exception, match="headless=False"):
+        remote_options(settings, {"headless": False})
