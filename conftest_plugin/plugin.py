@@ -117,7 +117,7 @@ def _failed(item: pytest.Item) -> bool:
 
 
 def _context_args(
-    request: pytest.FixtureRequest, context_options: dict[str, Any], devices: Any
+    request: pytest.FixtureRequest, context_options: dict[str, Any], playwright: Any
 ) -> dict[str, Any]:
     """The test's ``new_context()`` keywords: its device's, the ``base_url`` fixture (of
     pytest-playwright or pytest-base-url, when installed), then the test's own options."""
@@ -126,6 +126,8 @@ def _context_args(
     except pytest.FixtureLookupError:
         base_url = None
     try:
+        # Playwright copies its ~150 device descriptors at every .devices: only for a device.
+        devices = playwright.devices if context_options.get(contexts.DEVICE) else {}
         return contexts.context_args(devices, base_url, context_options)
     except ValueError as exc:
         pytest.fail(f"bu-cdp: {exc}", pytrace=False)
@@ -229,7 +231,7 @@ def remote_browser_handle(
 ) -> Iterator[BrowserHandle]:
     """This test's browser: id, cdp_url, live_url, browser, and its own context and page."""
     options, context_options = contexts.split(options_for(request.node, remote_browser_options))
-    context_args = _context_args(request, context_options, bu_playwright.devices)
+    context_args = _context_args(request, context_options, bu_playwright)
     reused = request.config.stash[SETTINGS].scope != "function"
     with _lent(request, _bu_browsers(options), options, reused, context_args) as handle:
         yield handle
@@ -256,7 +258,7 @@ def new_remote_browser(
         def new(**keywords: Any) -> BrowserHandle:
             asked = options_for(request.node, remote_browser_options, keywords)
             options, context_options = contexts.split(asked)
-            context_args = _context_args(request, context_options, bu_playwright.devices)
+            context_args = _context_args(request, context_options, bu_playwright)
             remote = lifetimes.start(stack, bu_client, bu_playwright, options)
             return stack.enter_context(_lent(request, remote, options, False, context_args))
 
@@ -294,8 +296,7 @@ async def async_remote_browser_handle(
     remote = AsyncRemoteBrowser(**server_of(options, base_url=settings.base_url), **options)
     await remote.__aenter__()
     try:
-        devices = remote._playwright.devices if remote._playwright else {}
-        context_args = _context_args(request, context_options, devices)
+        context_args = _context_args(request, context_options, remote._playwright)
         loop = asyncio.get_running_loop()
         handle = _new_handle(request, remote, options, loop=loop, context_args=context_args)
         await run_async(begin(handle, settings.tracing))
