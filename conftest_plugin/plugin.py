@@ -4,7 +4,10 @@ Fixtures a suite can override by name: ``remote_browser`` (a Page), ``remote_bro
 ``new_remote_browser`` (a factory), ``bu_client``, ``bu_playwright``, ``remote_browser_options``
 (the ``RemoteBrowser`` options of every test, the ``*_args`` of this plugin), and their async
 twins ``async_remote_browser`` / ``async_remote_browser_handle`` for pytest-asyncio. Settings
-and the marker: ``conftest_plugin.options``; a test's handle: ``conftest_plugin.browsers``.
+and the marker: ``conftest_plugin.options``; a test's handle: ``conftest_plugin.browsers``;
+context options: ``conftest_plugin.contexts``; reports: ``conftest_plugin.reports``;
+pytest-playwright's own fixtures on remote browsers (``--bu-remote``):
+``conftest_plugin.remote_mode``.
 """
 
 from __future__ import annotations
