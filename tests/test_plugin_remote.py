@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums, with_marker
 from tests.support.serving import ServedProcess, serve_process
@@ -205,3 +206,35 @@ def test_options_without_a_meaning_remotely_are_usage_errors(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--bu-remote", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: bu-cdp*--bu-remote*" + said.lstrip("*")])
+
+
+VIDEO_SUITE = """
+def test_passes(page):
+    page.set_content("<h1>fine</h1>")
+
+def test_fails(page):
+    page.set_content("<h1>broken</h1>")
+    assert page.inner_text("h1") == "fixed"
+"""
+
+
+def test_video_comes_from_the_servers_recording(
+    pytester: pytest.Pytester, on_server: ServerThread
+) -> None:
+    """Playwright's own video needs an ffmpeg this machine cannot download: --video keeps the
+    server's recording of each test's browser instead (a browser per test here)."""
+    pytester.makepyfile(VIDEO_SUITE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--bu-remote", "--bu-scope", "function",
+        "--video", "retain-on-failure",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=1)
+    video = (
+        pytester.path
+        / "test-results"
+        / "test-video-comes-from-the-servers-recording-py-test-fails-chromium"
+        / "video.webm"
+    )
+    assert video.read_bytes().startswith(b"\x1a\x45\xdf\xa3")  # a WebM (EBML) file
+    assert [p.name for p in (pytester.path / "test-results").glob("*/video.webm")] == ["video.webm"]
+    result.stdout.fnmatch_lines(["*remote browsers of failed tests*", f"*video: {video}"])
