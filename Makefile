@@ -23,6 +23,7 @@ bench: setup  ## the local server's benchmarks: ratios against a named baseline 
 	$(BIN)/python bench/time_to_page.py
 	$(BIN)/python bench/cdp_relay.py
 	$(BIN)/python bench/recording_overhead.py
+	$(BIN)/python bench/pytest_suite.py
 
 setup: chromium $(STAMP)
 

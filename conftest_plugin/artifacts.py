@@ -12,12 +12,13 @@ from pathlib import Path
 OWNER_MARK = ".bu-cdp-output"
 
 
-def folder_for(output: Path, nodeid: str) -> Path:
-    """``tests/test_a.py::test_b[x/1]`` -> ``<output>/tests-test_a.py-test_b-x-1``."""
+def folder_for(output: Path, nodeid: str, retry: int = 0) -> Path:
+    """``tests/test_a.py::test_b[x/1]`` -> ``<output>/tests-test_a.py-test_b-x-1``, and
+    ``...-retry1`` for its first retry (pytest-rerunfailures), as pytest-playwright names them."""
     safe = re.sub(r"[^A-Za-z0-9_.]+", "-", nodeid).strip("-.")
     if len(safe) > 120:
         safe = f"{safe[:50]}-{hashlib.sha256(nodeid.encode()).hexdigest()[:10]}-{safe[-50:]}"
-    return output / safe
+    return output / (f"{safe}-retry{retry}" if retry > 0 else safe)
 
 
 def clear_output(output: Path) -> None:

@@ -40,8 +40,10 @@ class BrowserHandle:
         index: int,
         reused: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
+        context_args: dict[str, Any] | None = None,
     ) -> None:
         self.remote, self.options = remote, options
+        self.context_args = context_args or {}  # new_context() keywords of the test's context
         self.folder = folder  # where this test's artifacts go
         self.index = index  # 0 for a test's first browser, 1 for its second...
         self.reused = reused  # the browser outlives the test: the context is the test's own
@@ -58,6 +60,12 @@ class BrowserHandle:
     def __repr__(self) -> str:
         return f"BrowserHandle(id={self.id!r}, reused={self.reused})"
 
+    @property
+    def own_context(self) -> bool:
+        """The test gets a context of its own (closed after it): on a browser that outlives
+        the test, or for context options, which the browser's default context cannot take."""
+        return self.reused or bool(self.context_args)
+
     def properties(self) -> list[tuple[str, str]]:
         """What goes into the test report's ``user_properties`` (and so into JUnit XML)."""
         found = [
@@ -69,12 +77,14 @@ class BrowserHandle:
 
 
 def begin(handle: BrowserHandle, tracing: str) -> Procedure[None]:
-    """Give the test its context and page (a fresh context on a reused browser, sized like
-    its screen), and start tracing if asked."""
-    if handle.reused:
+    """Give the test its context and page (a fresh context of its own when it needs one,
+    sized like its screen unless its options say otherwise), and start tracing if asked."""
+    if handle.own_context:
+        kwargs = dict(handle.context_args)
         screen = handle.options.get("screen")
-        size = {"viewport": {"width": screen[0], "height": screen[1]}} if screen else {}
-        handle.context = yield Call(handle.browser, "new_context", kwargs=size)
+        if screen and not {"viewport", "no_viewport"} & kwargs.keys():
+            kwargs["viewport"] = {"width": screen[0], "height": screen[1]}
+        handle.context = yield Call(handle.browser, "new_context", kwargs=kwargs)
         handle.page = yield Call(handle.context, "new_page")
     else:
         handle.context, handle.page = handle.remote.context, handle.remote.page
@@ -95,7 +105,7 @@ def end(handle: BrowserHandle, settings: Settings, failed: bool) -> Procedure[li
             yield Call(handle.context.tracing, "stop")
     except Exception as exc:
         problems.append(f"could not save the trace of browser {handle.id}: {exc}")
-    if handle.reused:
+    if handle.own_context:
         try:
             yield Call(handle.context, "close")
         except Exception as exc:

@@ -4,7 +4,9 @@ Every setting ``name`` has a command-line flag ``--bu-<name>``, an ini key ``bu_
 environment variable ``BU_CDP_<NAME>``; the first one set wins, in that order. Per test, the
 ``remote_browser`` marker beats all of them. The API key is read from ``BROWSER_USE_API_KEY``
 only, by the client: never from the command line. Browser options are checked by the same
-validator as ``RemoteBrowser``'s, so the plugin accepts exactly what a browser can be.
+validator as ``RemoteBrowser``'s, so the plugin accepts exactly what a browser can be; the
+context options of Playwright's ``new_context()`` come in the same dict
+(``conftest_plugin.contexts`` tells them apart).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from bu_cdp.options import minutes_from_text, screen_from_text
 from bu_cdp.options import plan_browser as check_browser_options
+from conftest_plugin.contexts import split
 
 # Options naming their own server (and how to speak to it).
 WHERE_FROM = frozenset({"base_url", "api_key", "dialect", "client"})
@@ -40,6 +43,7 @@ class Option:
     default: Any = None
     choices: tuple[str, ...] = ()
     browser_option: str | None = None  # the RemoteBrowser option it sets for every browser
+    switch: bool = False  # a bare flag on the command line (``--bu-remote``)
 
     @property
     def flag(self) -> str:
@@ -69,13 +73,17 @@ OPTIONS = (
     Option("recording", "record each browser session (on/off)", "on|off", _switch,
            browser_option="enable_recording"),
     Option("scope", "function: a browser per test; module/session: one browser reused "
-           "with a fresh context per test", default="function",
+           "with a fresh context per test (default: function, and session for --bu-remote)",
            choices=("function", "module", "session")),
     Option("output", "folder for screenshots and traces", "DIR", Path, Path("test-results")),
     Option("screenshot", "when to save a screenshot", default="only-on-failure",
            choices=("on", "off", "only-on-failure")),
     Option("tracing", "when to save a Playwright trace", default="off",
            choices=("on", "off", "retain-on-failure")),
+    Option("remote", "serve pytest-playwright's browser, context and page fixtures with "
+           "remote browsers", "on|off", _switch, False, switch=True),
+    Option("device", "emulate a Playwright device in every test's context, for example "
+           "'iPhone 13'", "NAME"),
 )  # fmt: skip
 
 
@@ -90,13 +98,19 @@ class Settings:
     screenshot: str
     tracing: str
     browser_options: dict[str, Any]  # RemoteBrowser keyword options
+    remote: bool = False  # pytest-playwright's fixtures on remote browsers
+    device: str | None = None  # a name in Playwright's device descriptors
+    remote_scope: str = "session"  # --bu-remote's browser: the scope asked for, else one a worker
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("bu-cdp", "remote browsers (bu-cdp)")
     for option in OPTIONS:
-        metavar = option.metavar or "|".join(option.choices)
-        group.addoption(option.flag, default=None, metavar=metavar, help=option.help)
+        if option.switch:
+            group.addoption(option.flag, action="store_true", default=None, help=option.help)
+        else:
+            metavar = option.metavar or "|".join(option.choices)
+            group.addoption(option.flag, default=None, metavar=metavar, help=option.help)
         parser.addini(option.ini, f"{option.help} (env {option.env})", default=None)
 
 
@@ -111,9 +125,10 @@ def read_settings(config: pytest.Config) -> Settings:
             (f"environment variable {option.env}", os.environ.get(option.env)),
         )
         source, raw = next(((s, v) for s, v in found if v), ("", None))
+        raw = "on" if raw is True else raw  # a bare switch
         try:
             value = option.parse(raw.strip()) if raw else option.default
-            if option.choices and value not in option.choices:
+            if option.choices and value is not None and value not in option.choices:
                 raise ValueError(f"expected one of {', '.join(option.choices)}")
             if option.browser_option is None:
                 values[option.name] = value
@@ -124,6 +139,8 @@ def read_settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"bu-cdp: {source} = {raw!r}: {exc}") from None
     # Absolute, so Playwright's driver and xdist workers write to the same place.
     values["output"] = config.invocation_params.dir / values["output"]
+    values["remote_scope"] = values["scope"] or "session"
+    values["scope"] = values["scope"] or "function"
     return Settings(**values, browser_options=browser)
 
 
@@ -153,9 +170,11 @@ def options_for(
 
 
 def _problem(source: str, options: dict[str, Any]) -> str | None:
-    """What is wrong with the options (None values are checked for their names too)."""
+    """What is wrong with the options (None values are checked for their names too). The
+    context options are Playwright's to check, when the context is made."""
+    browser, _ = split(options)
     try:
-        check_browser_options(source, {k: v for k, v in options.items() if k not in WHERE_FROM})
+        check_browser_options(source, {k: v for k, v in browser.items() if k not in WHERE_FROM})
     except (TypeError, ValueError) as exc:
         said = str(exc)
         return said if said.startswith(source) else f"{source}: {said}"

@@ -4,22 +4,28 @@ Fixtures a suite can override by name: ``remote_browser`` (a Page), ``remote_bro
 ``new_remote_browser`` (a factory), ``bu_client``, ``bu_playwright``, ``remote_browser_options``
 (the ``RemoteBrowser`` options of every test, the ``*_args`` of this plugin), and their async
 twins ``async_remote_browser`` / ``async_remote_browser_handle`` for pytest-asyncio. Settings
-and the marker: ``conftest_plugin.options``; a test's handle: ``conftest_plugin.browsers``.
+and the marker: ``conftest_plugin.options``; a test's handle: ``conftest_plugin.browsers``;
+context options: ``conftest_plugin.contexts``; reports: ``conftest_plugin.reports``;
+pytest-playwright's own fixtures on remote browsers (``--bu-remote``):
+``conftest_plugin.remote_mode``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import re
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bu_cdp import _exits
 from bu_cdp._effects import run_async, run_sync
-from conftest_plugin import artifacts, loops
-from conftest_plugin.browsers import BrowserHandle, begin, end, screenshot
+from conftest_plugin import artifacts, contexts, lifetimes, loops, remote_mode, reports
+from conftest_plugin.browsers import BrowserHandle, begin, end
 from conftest_plugin.options import Settings, add_options, options_for, read_settings, server_of
 
 if TYPE_CHECKING:
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page, Playwright
 
     from bu_cdp.client import BrowserUse
-    from bu_cdp.remote import AsyncRemoteBrowser, RemoteBrowser
+    from bu_cdp.remote import RemoteBrowser
 
 SETTINGS = pytest.StashKey[Settings]()
 HANDLES = pytest.StashKey[list[BrowserHandle]]()  # the browsers a test uses, in order
@@ -37,6 +43,13 @@ MARKER_HELP = (
     "remote_browser(**options): RemoteBrowser options of this test's browsers, "
     "for example screen=(390, 844), proxy_country_code='de', timeout=5"
 )
+ASYNC_FROM_SYNC = (
+    "{test} is a sync test: the async remote-browser fixtures are for async def tests; "
+    "use remote_browser or remote_browser_handle here"
+)
+# pytest-asyncio warns on every run of a project that has not set it; the plugin's async
+# fixtures are function-scoped, so the default is no question for a project that uses them.
+LOOP_SCOPE_UNSET = 'The configuration option "asyncio_default_fixture_loop_scope" is unset'
 NEEDS_PYTEST_ASYNCIO = (
     "the async remote-browser fixtures need pytest-asyncio: "
     "install pytest-asyncio (pip install 'bu-cdp[pytest]')"
@@ -47,9 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-asyncio's, which warns
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[SETTINGS] = read_settings(config)
+    warnings.filterwarnings("ignore", message=re.escape(LOOP_SCOPE_UNSET))
+    config.stash[SETTINGS] = settings = read_settings(config)
     config.addinivalue_line("markers", MARKER_HELP)
+    if settings.remote:
+        remote_mode.register(config, settings)
     # SIGTERM (what a CI cancel sends) unwinds the run like Ctrl-C, so fixtures stop their
     # browsers: only over the default action, and the default is back when pytest ends.
     undo = _exits.unwind_on_sigterm()
@@ -74,41 +91,23 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
         return (yield)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # pytest-rerunfailures runs a test again: each attempt has its own browsers and reports.
+    item.stash[HANDLES], item.stash[REPORTS] = [], {}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = yield
     item.stash.setdefault(REPORTS, {})[report.when] = report
     settings = item.config.stash[SETTINGS]
-    handles = item.stash.get(HANDLES, [])
-    wanted = report.failed or (report.when == "call" and settings.screenshot == "on")
-    if wanted and report.when != "teardown" and settings.screenshot != "off":
-        # The test's fixtures are not torn down yet: the page still shows the failure.
-        for handle in handles:
-            if handle.page is not None and (problem := screenshot(handle, settings.output)):
-                item.warn(pytest.PytestWarning(problem))
-    for handle in handles:
-        new = [prop for prop in handle.properties() if prop not in report.user_properties]
-        report.user_properties.extend(new)
+    reports.add_to_report(item, report, item.stash.get(HANDLES, []), settings, _failed(item))
     return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    stats = terminalreporter.stats
-    failed: dict[str, dict[tuple[str, str], None]] = {
-        report.nodeid: {} for report in stats.get("failed", []) + stats.get("error", [])
-    }
-    # Every report of a failed test counts: the recording URL comes with the teardown's.
-    for report in (report for reports in stats.values() for report in reports):
-        if getattr(report, "nodeid", None) in failed:
-            props = getattr(report, "user_properties", ())
-            failed[report.nodeid].update((p, None) for p in props if p[0].startswith("bu_"))
-    if any(failed.values()):
-        terminalreporter.write_sep("-", "remote browsers of failed tests")
-    for nodeid, props in failed.items():
-        if props:
-            terminalreporter.write_line(nodeid)
-            for name, value in props:
-                terminalreporter.write_line(f"    {name.removeprefix('bu_')}: {value}")
+    reports.write_summary(terminalreporter)
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -120,12 +119,30 @@ def _failed(item: pytest.Item) -> bool:
     return "call" not in reports or any(report.failed for report in reports.values())
 
 
+def _context_args(
+    request: pytest.FixtureRequest, context_options: dict[str, Any], playwright: Any
+) -> dict[str, Any]:
+    """The test's ``new_context()`` keywords: its device's, the ``base_url`` fixture (of
+    pytest-playwright or pytest-base-url, when installed), then the test's own options."""
+    try:
+        base_url = request.getfixturevalue("base_url")
+    except pytest.FixtureLookupError:
+        base_url = None
+    try:
+        # Playwright copies its ~150 device descriptors at every .devices: only for a device.
+        devices = playwright.devices if context_options.get(contexts.DEVICE) else {}
+        return contexts.context_args(devices, base_url, context_options)
+    except ValueError as exc:
+        pytest.fail(f"bu-cdp: {exc}", pytrace=False)
+
+
 def _new_handle(
     request: pytest.FixtureRequest, remote: Any, options: dict[str, Any], **extra: Any
 ) -> BrowserHandle:
     item, settings = request.node, request.config.stash[SETTINGS]
     handles = item.stash.setdefault(HANDLES, [])
-    folder = artifacts.folder_for(settings.output, item.nodeid)
+    retry = getattr(item, "execution_count", 1) - 1  # pytest-rerunfailures' attempt
+    folder = artifacts.folder_for(settings.output, item.nodeid, retry)
     handle = BrowserHandle(remote, options, folder, len(handles), **extra)
     handles.append(handle)
     return handle
@@ -133,11 +150,15 @@ def _new_handle(
 
 @contextlib.contextmanager
 def _lent(
-    request: pytest.FixtureRequest, remote: RemoteBrowser, options: dict[str, Any], reused: bool
+    request: pytest.FixtureRequest,
+    remote: RemoteBrowser,
+    options: dict[str, Any],
+    reused: bool,
+    context_args: dict[str, Any],
 ) -> Iterator[BrowserHandle]:
     """``remote`` as this test's browser: its context and page, tracing, the trace after."""
     settings = request.config.stash[SETTINGS]
-    handle = _new_handle(request, remote, options, reused=reused)
+    handle = _new_handle(request, remote, options, reused=reused, context_args=context_args)
     run_sync(begin(handle, settings.tracing))
     try:
         yield handle
@@ -148,36 +169,6 @@ def _lent(
 def _warn(request: pytest.FixtureRequest, problems: list[str]) -> None:
     for problem in problems:
         request.node.warn(pytest.PytestWarning(problem))
-
-
-def _start(
-    stack: contextlib.ExitStack,
-    client: BrowserUse,
-    playwright: Playwright,
-    options: dict[str, Any],
-) -> RemoteBrowser:
-    """A new browser, through the session's client unless its options name their own server;
-    stopped when ``stack`` closes."""
-    from bu_cdp.remote import RemoteBrowser
-
-    remote = RemoteBrowser(playwright=playwright, **server_of(options, client=client), **options)
-    remote.__enter__()
-    stack.callback(_stop, remote)
-    return remote
-
-
-def _stop(remote: RemoteBrowser) -> None:
-    try:
-        with loops.sync_playwright_allowed():
-            remote.__exit__(None, None, None)
-    except Exception as exc:
-        _not_stopped(remote, exc)
-
-
-def _not_stopped(remote: RemoteBrowser | AsyncRemoteBrowser, exc: Exception) -> NoReturn:
-    """Fails that teardown with a clear message, never an INTERNALERROR (the server's own
-    timeout ends the browser)."""
-    pytest.fail(f"could not stop remote browser {remote.id}: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -205,8 +196,11 @@ def bu_playwright() -> Iterator[Playwright]:
 
 @pytest.fixture
 def remote_browser_options(pytestconfig: pytest.Config) -> dict[str, Any]:
-    """``RemoteBrowser`` options of every test's browser; override to add your own."""
-    return dict(pytestconfig.stash[SETTINGS].browser_options)
+    """``RemoteBrowser`` options of every test's browser, and context options (``new_context()``
+    keywords, ``device``); override to add your own."""
+    settings = pytestconfig.stash[SETTINGS]
+    device = {contexts.DEVICE: settings.device} if settings.device else {}
+    return {**settings.browser_options, **device}
 
 
 def _scope(fixture_name: str, config: pytest.Config) -> Any:
@@ -226,7 +220,7 @@ def _bu_browsers(
         def browser_for(options: dict[str, Any]) -> RemoteBrowser:
             key = repr(sorted(options.items()))
             if key not in by_options or not reuse:
-                by_options[key] = _start(stack, bu_client, bu_playwright, options)
+                by_options[key] = lifetimes.start(stack, bu_client, bu_playwright, options)
             return by_options[key]
 
         yield browser_for
@@ -236,12 +230,14 @@ def _bu_browsers(
 def remote_browser_handle(
     request: pytest.FixtureRequest,
     remote_browser_options: dict[str, Any],
+    bu_playwright: Playwright,
     _bu_browsers: Callable[[dict[str, Any]], RemoteBrowser],
 ) -> Iterator[BrowserHandle]:
     """This test's browser: id, cdp_url, live_url, browser, and its own context and page."""
-    options = options_for(request.node, remote_browser_options)
+    options, context_options = contexts.split(options_for(request.node, remote_browser_options))
+    context_args = _context_args(request, context_options, bu_playwright)
     reused = request.config.stash[SETTINGS].scope != "function"
-    with _lent(request, _bu_browsers(options), options, reused) as handle:
+    with _lent(request, _bu_browsers(options), options, reused, context_args) as handle:
         yield handle
 
 
@@ -264,18 +260,23 @@ def new_remote_browser(
     with contextlib.ExitStack() as stack:
 
         def new(**keywords: Any) -> BrowserHandle:
-            options = options_for(request.node, remote_browser_options, keywords)
-            remote = _start(stack, bu_client, bu_playwright, options)
-            return stack.enter_context(_lent(request, remote, options, reused=False))
+            asked = options_for(request.node, remote_browser_options, keywords)
+            options, context_options = contexts.split(asked)
+            context_args = _context_args(request, context_options, bu_playwright)
+            remote = lifetimes.start(stack, bu_client, bu_playwright, options)
+            return stack.enter_context(_lent(request, remote, options, False, context_args))
 
         yield new
 
 
 @pytest.fixture
-def _bu_pytest_asyncio(pytestconfig: pytest.Config) -> None:
-    """Asked for first by the async fixtures: without pytest-asyncio, say so plainly."""
-    if not pytestconfig.pluginmanager.has_plugin("asyncio"):
+def _bu_pytest_asyncio(request: pytest.FixtureRequest) -> None:
+    """Asked for first by the async fixtures, before any browser is made: without
+    pytest-asyncio, or from a sync test, say so plainly."""
+    if not request.config.pluginmanager.has_plugin("asyncio"):
         pytest.fail(NEEDS_PYTEST_ASYNCIO, pytrace=False)
+    if not inspect.iscoroutinefunction(getattr(request.node, "function", None)):
+        pytest.fail(ASYNC_FROM_SYNC.format(test=request.node.name), pytrace=False)
 
 
 def _async_fixture(function: Callable[..., Any]) -> Any:
@@ -295,12 +296,14 @@ async def async_remote_browser_handle(
     from bu_cdp.remote import AsyncRemoteBrowser
 
     settings = request.config.stash[SETTINGS]
-    options = options_for(request.node, remote_browser_options)
+    options, context_options = contexts.split(options_for(request.node, remote_browser_options))
     where = server_of(options, base_url=settings.base_url, dialect=settings.api_dialect)
     remote = AsyncRemoteBrowser(**where, **options)
     await remote.__aenter__()
     try:
-        handle = _new_handle(request, remote, options, loop=asyncio.get_running_loop())
+        context_args = _context_args(request, context_options, remote._playwright)
+        loop = asyncio.get_running_loop()
+        handle = _new_handle(request, remote, options, loop=loop, context_args=context_args)
         await run_async(begin(handle, settings.tracing))
         yield handle
         _warn(request, await run_async(end(handle, settings, _failed(request.node))))
@@ -308,7 +311,7 @@ async def async_remote_browser_handle(
         try:
             await remote.__aexit__(None, None, None)
         except Exception as exc:
-            _not_stopped(remote, exc)
+            lifetimes.not_stopped(remote, exc)
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ FIRST: dict[str, tuple[str, Any]] = {
     "output": ("artifacts-1", Path("artifacts-1")),
     "screenshot": ("on", "on"),
     "tracing": ("on", "on"),
+    "remote": ("on", True),
+    "device": ("iPhone 13", "iPhone 13"),
 }
 SECOND: dict[str, tuple[str, Any]] = {
     "base_url": ("http://second.example/api/v3", "http://second.example/api/v3"),
@@ -47,6 +49,8 @@ SECOND: dict[str, tuple[str, Any]] = {
     "output": ("artifacts-2", Path("artifacts-2")),
     "screenshot": ("off", "off"),
     "tracing": ("retain-on-failure", "retain-on-failure"),
+    "remote": ("off", False),
+    "device": ("Pixel 5", "Pixel 5"),
 }
 
 
@@ -85,6 +89,7 @@ BROWSER_OPTIONS = {  # what each option sets on every browser, in RemoteBrowser'
 def expected(pytester: pytest.Pytester, values: dict[str, tuple[str, Any]]) -> Settings:
     own = {name: value for name, (_, value) in values.items() if name not in BROWSER_OPTIONS}
     own["output"] = pytester.path / own["output"]
+    own["remote_scope"] = own["scope"]  # given: the same for --bu-remote's browser
     browser = {BROWSER_OPTIONS[name]: values[name][1] for name in BROWSER_OPTIONS}
     return Settings(**own, browser_options=browser)
 
@@ -117,6 +122,8 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     )
     assert settings.output == pytester.path / "test-results"
     assert settings.api_dialect == "auto"
+    # --bu-remote's browser is one per worker unless a scope is asked for.
+    assert (settings.remote, settings.device, settings.remote_scope) == (False, None, "session")
 
 
 @pytest.mark.parametrize(
@@ -267,3 +274,44 @@ def test_sigterm_handler_only_replaces_the_default_and_is_restored(
         assert signal.getsignal(signal.SIGTERM) is theirs
     finally:
         signal.signal(signal.SIGTERM, outer)
+
+
+def test_context_options_are_told_from_browser_options_and_devices_are_checked() -> None:
+    from conftest_plugin.contexts import context_args, split
+
+    browser, context = split({"screen": (800, 600), "locale": "de-DE", "device": "Pixel 5"})
+    assert (browser, context) == ({"screen": (800, 600)}, {"locale": "de-DE", "device": "Pixel 5"})
+    devices = {"Pixel 5": {"user_agent": "pixel", "viewport": {"width": 393, "height": 727}}}
+    assert context_args(devices, "http://app", {"device": "Pixel 5", "user_agent": "mine"}) == {
+        "user_agent": "mine",  # the test's own beat the device's
+        "viewport": {"width": 393, "height": 727},
+        "base_url": "http://app",
+    }
+    with pytest.raises(
+        ValueError, match="no Playwright device named 'Pixel5'; did you mean 'Pixel 5'"
+    ):
+        context_args(devices, None, {"device": "Pixel5"})
+
+
+def test_launch_options_become_remote_browser_options_where_they_mean_something() -> None:
+    from conftest_plugin.remote_mode import remote_options
+
+    settings = Settings(None, "function", Path("out"), "off", "off", {"timeout": 9})
+    launch = {
+        "headless": True,
+        "executable_path": "/usr/bin/chromium",  # this machine's, not the remote browser's
+        "timeout": 5000,  # Playwright's milliseconds
+        "proxy": {"server": "proxy.internal:3128", "username": "u", "password": "pw"},
+        "screen": (800, 600),  # launch_browser(screen=...) takes RemoteBrowser's options too
+    }
+    with pytest.warns(pytest.PytestWarning, match="executable_path describe a local browser"):
+        options = remote_options(settings, launch)
+    proxy = {"host": "proxy.internal", "port": 3128, "scheme": "http"}
+    assert options == {
+        "timeout": 9,
+        "connect_timeout": 5.0,
+        "custom_proxy": {**proxy, "username": "u", "password": "pw"},
+        "screen": (800, 600),
+    }
+    with pytest.raises(pytest.fail.Exception, match="headless=False"):
+        remote_options(settings, {"headless": False})
