@@ -296,7 +296,7 @@ def test_context_options_are_told_from_browser_options_and_devices_are_checked()
 def test_launch_options_become_remote_browser_options_where_they_mean_something() -> None:
     from conftest_plugin.remote_mode import remote_options
 
-    settings = Settings(None, "function", Path("out"), "off", "off", {"timeout": 9})
+    settings = Settings(None, "auto", "function", Path("out"), "off", "off", {"timeout": 9})
     launch = {
         "headless": True,
         "executable_path": "/usr/bin/chromium",  # this machine's, not the remote browser's
