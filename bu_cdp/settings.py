@@ -40,8 +40,7 @@ def resolve_target(api_key: str | None = None, base_url: str | None = None) -> T
     """The API to use: the configured one, else the embedded local server (started here)."""
     target = configured_target(api_key, base_url)
     if target is None:
-        from bu_cdp.embedded import embedded_server  # starts the local server on first use
+        from bu_cdp.embedded import embedded_target  # starts the local server on first use
 
-        server = embedded_server()
-        return Target(server.base_url, server.config.api_key, embedded=True)
+        return embedded_target()
     return target
