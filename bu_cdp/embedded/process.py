@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Self
 
@@ -55,6 +56,22 @@ class EmbeddedServer:
                 f"could not start the embedded bu-cdp server: {self._failure}"
             ) from self._failure
         return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Return once the child answers ``/health``; ``ConfigurationError`` if it ended or
+        did not answer within ``timeout`` seconds. (Nothing needs this to send requests.)"""
+        import httpx
+
+        health = self.base_url.rsplit("/api/", 1)[0] + "/health"
+        deadline = time.monotonic() + timeout
+        while not self._stopping and self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(health, timeout=max(0.1, deadline - time.monotonic())).is_success:
+                    return
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        raise ConfigurationError(f"the embedded bu-cdp server did not start within {timeout:g}s")
 
     def _environment(self) -> dict[str, str]:
         package_root = str(Path(bu_cdp.__file__).resolve().parent.parent)
