@@ -1,9 +1,11 @@
 """CDP through the server's relay against a direct connection to the same Chromium.
 
-    python bench/cdp_relay.py [--calls 500] [--rounds 9] [--server subprocess|thread]
+    python bench/cdp_relay.py [--calls 500] [--rounds 9] [--server embedded|subprocess|thread]
                               [--relay splice|asgi] [--client playwright|raw]
 
-One browser is created on a real server; Playwright connects to it twice, once through the
+One browser is created on a real server (by default the embedded default, a child process;
+``subprocess`` is ``bu-cdp serve``; ``thread``, a server in this process, as the embedded
+default ran before it had a process of its own); Playwright connects to it twice, once through the
 relay (its ``cdp_url``) and once straight to Chromium's DevTools port (read from the
 browser's profile: a baseline only a benchmark may use). A round is ``--calls``
 ``page.evaluate`` round trips on each connection, switching sides every ``--block`` calls so
@@ -24,7 +26,14 @@ import json
 import time
 from collections.abc import Callable, Iterator
 
-from _harness import load_line, median_ms, ratio_line, serve_subprocess, serve_thread
+from _harness import (
+    load_line,
+    median_ms,
+    ratio_line,
+    serve_embedded,
+    serve_subprocess,
+    serve_thread,
+)
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import ClientConnection, connect
 
@@ -85,7 +94,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--block", type=int, default=25, help="calls per side before switching")
-    parser.add_argument("--server", choices=("subprocess", "thread"), default="subprocess")
+    parser.add_argument(
+        "--server", choices=("embedded", "subprocess", "thread"), default="embedded"
+    )
     parser.add_argument("--client", choices=("playwright", "raw"), default="playwright")
     parser.add_argument(
         "--relay",
@@ -95,11 +106,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    serving = (
-        serve_subprocess("--cdp-relay", args.relay)
-        if args.server == "subprocess"
-        else serve_thread(cdp_relay=args.relay)
-    )
+    if args.server == "embedded":
+        if args.relay != "splice":
+            parser.error("the embedded default always splices: --relay asgi needs --server")
+        serving = serve_embedded()
+    elif args.server == "subprocess":
+        serving = serve_subprocess("--cdp-relay", args.relay)
+    else:
+        serving = serve_thread(cdp_relay=args.relay)
     print(load_line("before"))
     totals: dict[str, list[float]] = {"relay": [], "direct": []}
     calls: dict[str, list[float]] = {"relay": [], "direct": []}
