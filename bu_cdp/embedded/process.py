@@ -87,7 +87,7 @@ class EmbeddedServer:
 
     def _run(self) -> None:
         try:
-            process = subprocess.Popen(
+            self.process = process = subprocess.Popen(
                 [sys.executable, "-m", "bu_cdp.embedded.child"],
                 stdin=subprocess.PIPE,  # its end tells the child this process is gone
                 stdout=subprocess.DEVNULL,
@@ -100,8 +100,7 @@ class EmbeddedServer:
             self._failure = exc
             return
         finally:
-            self._spawned.set()
-        self.process = process
+            self._spawned.set()  # after self.process is set: start() reads it
         assert process.stderr is not None
         logs.forward(process.stderr, f"embedded server (pid {process.pid}): ")
         code = process.wait()
