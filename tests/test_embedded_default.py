@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from bu_cdp import RemoteBrowser, remote_browser
-from bu_cdp.embedded import embedded_server
+from bu_cdp.embedded import embedded_server, stop_embedded_server
 from bu_cdp.embedded.sizing import warm_browsers
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.config import ServerConfig
@@ -95,3 +95,18 @@ def test_the_sync_face_inside_async_code_names_the_async_one(api: dict[str, str]
 
     with pytest.raises(RuntimeError, match="async_remote_browser"):
         asyncio.run(program())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [("BU_CDP_WARM", "many", "BU_CDP_WARM"), ("BU_CDP_PROXIES", "us=ftp://x:1", "BU_CDP_PROXIES")],
+)
+def test_a_bad_setting_in_the_environment_is_the_first_calls_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, named: str
+) -> None:
+    """Said by the call that would start the server, not by a child that ends at its start."""
+    stop_embedded_server()  # the next use starts a new one, reading the environment
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=named):
+        with remote_browser():
+            pass

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Self
 
 import bu_cdp
-from bu_cdp.embedded import child, logs
+from bu_cdp.embedded import child, logs, sizing
 from bu_cdp.errors import ConfigurationError
 
 log = logging.getLogger("bu_cdp")
@@ -30,10 +30,27 @@ log = logging.getLogger("bu_cdp")
 STOP_TIMEOUT = 60.0  # seconds for the child to stop its browsers (profiles saved) and end
 
 
+def _check_environment() -> None:
+    """What the child reads from the environment, checked here: a mistake is this call's
+    ``ConfigurationError``, naming the variable, not a child that ends at its start (the
+    proxy map only when it is set: checking it imports the server)."""
+    from bu_cdp.server.config import default_max_browsers
+
+    sizing.warm_browsers(os.environ, default_max_browsers())
+    if os.environ.get("BU_CDP_PROXIES"):
+        from bu_cdp.server.proxy import country_upstreams, proxies_from_env
+
+        try:
+            country_upstreams(proxies_from_env())
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"BU_CDP_PROXIES: {exc}") from None
+
+
 class EmbeddedServer:
     """``start()`` it once; ``stop()`` ends it and every browser it launched, gracefully."""
 
     def __init__(self) -> None:
+        _check_environment()
         self.api_key = secrets.token_urlsafe(24)
         self._sock = socket.create_server(("127.0.0.1", 0), backlog=128)
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/api/v3"
