@@ -251,3 +251,27 @@ def test_the_servers_logs_reach_the_programs_logging_and_no_key_is_on_its_comman
     assert f"bu_cdp.server|embedded server (pid {server_pid}): browser " in said
     assert " started in " in said
     assert done.stderr == ""  # nothing at warning level, and nothing printed around logging
+
+
+@pytest.mark.timeout(120)
+def test_a_server_killed_outright_is_cleaned_up_by_the_next_one_which_says_who_it_is(
+    sandbox: Sandbox, pages: PageServer
+) -> None:
+    program = sandbox.start(PROGRAM, pages.url, "SIGKILL")
+    server_pid = int(_line(program))
+    assert _line(program) == "waiting"
+    os.kill(server_pid, signal.SIGKILL)  # no graceful ending: its browsers stay active rows
+    os.killpg(program.pid, signal.SIGKILL)
+    program.communicate(timeout=60)
+    wait_until(lambda: not sandbox.chromiums(), 30, "Chromium to die with its server")
+
+    done = subprocess.run(
+        [sys.executable, "-c", LOGS], capture_output=True, text=True, env=sandbox.env(), timeout=90
+    )
+    assert done.returncode == 0, done.stderr
+    said = sandbox.log_file.read_text()
+    home = sandbox.root / "home"
+    assert (
+        f"embedded server (pid {int(done.stdout)}): this bu-cdp server (data folder {home}) "
+        "closed 2 browser(s) left active there by an earlier bu-cdp server that died"
+    ) in said
