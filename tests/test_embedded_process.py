@@ -117,8 +117,9 @@ class Sandbox:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    # Short: Chromium puts a unix socket in its TMPDIR.
-    root = Path(tempfile.mkdtemp(prefix="ep-"))
+    # Short: Chromium puts a unix socket in its TMPDIR (under xdist the suite's temp folder
+    # is nested in the controller's, too long for one). Removed below, whatever happens.
+    root = Path(tempfile.mkdtemp(prefix="ep-", dir="/tmp" if os.path.isdir("/tmp") else None))
     (root / "tmp").mkdir()
     try:
         yield Sandbox(root)
