@@ -21,6 +21,8 @@ lint: setup
 
 bench: setup  ## the local server's benchmarks: ratios against a named baseline (BENCHMARKS.md)
 	$(BIN)/python bench/time_to_page.py
+	$(BIN)/python bench/first_call.py
+	$(BIN)/python bench/page_actions.py
 	$(BIN)/python bench/cdp_relay.py
 	$(BIN)/python bench/recording_overhead.py
 	$(BIN)/python bench/pytest_suite.py

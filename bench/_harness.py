@@ -132,6 +132,39 @@ def serve_thread(**settings: Any) -> Iterator[RunningServer]:
             tempfile.tempdir = old_tempdir
 
 
+@contextlib.contextmanager
+def serve_embedded(warm: int = 0) -> Iterator[RunningServer]:
+    """The embedded default as a program gets it (a child process), with ``warm`` browsers
+    kept ready; its folders in a temp folder of its own, stopped at the end."""
+    from bu_cdp.embedded import embedded_server, stop_embedded_server
+
+    with _own_folder() as tmpdir:
+        wanted = {"TMPDIR": str(tmpdir), "BU_CDP_HOME": str(tmpdir / DATA)}
+        wanted["BU_CDP_WARM"] = str(warm)
+        saved = {name: os.environ.get(name) for name in wanted}
+        os.environ.update(wanted)  # the child takes this process's environment at its start
+        try:
+            server = embedded_server()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        try:
+            server.wait_ready()
+            headers = {"X-Browser-Use-API-Key": server.api_key}
+            yield RunningServer(
+                server.base_url,
+                server.api_key,
+                tmpdir,
+                lambda: httpx.get(server.base_url + "/metrics", headers=headers).json(),
+                pid=server.process.pid if server.process else None,
+            )
+        finally:
+            stop_embedded_server()
+
+
 class _Pages(ThreadingHTTPServer):
     daemon_threads = True
     pages: Mapping[str, bytes]

@@ -1,11 +1,13 @@
 """CDP through the server's relay against a direct connection to the same Chromium.
 
-    python bench/cdp_relay.py [--calls 500] [--rounds 9] [--server subprocess|thread]
+    python bench/cdp_relay.py [--calls 500] [--rounds 9] [--server embedded|subprocess|thread]
                               [--client playwright|raw]
 
-One browser is created on a real server, and Playwright connects to it through the relay
-(its ``cdp_url``: a websocket to the server, then Chromium's DevTools pipe). The baseline is
-a Chromium the benchmark starts itself, with the same flags but a DevTools port, which
+One browser is created on a real server (by default the embedded default, a child process;
+``subprocess`` is ``bu-cdp serve``; ``thread``, a server in this process, as the embedded
+default ran before it had a process of its own), and Playwright connects to it through the
+relay (its ``cdp_url``: a websocket to the server, then Chromium's DevTools pipe). The baseline
+is a Chromium the benchmark starts itself, with the same flags but a DevTools port, which
 Playwright connects to straight (the server's Chromiums have no port). A round is ``--calls``
 ``page.evaluate`` round trips on each connection, switching sides every ``--block`` calls so
 that both meet the same noise from the rest of the machine. The ratio is relay / direct of
@@ -30,6 +32,7 @@ from _harness import (
     load_line,
     median_ms,
     ratio_line,
+    serve_embedded,
     serve_subprocess,
     serve_thread,
 )
@@ -93,11 +96,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--block", type=int, default=25, help="calls per side before switching")
-    parser.add_argument("--server", choices=("subprocess", "thread"), default="subprocess")
+    parser.add_argument(
+        "--server", choices=("embedded", "subprocess", "thread"), default="embedded"
+    )
     parser.add_argument("--client", choices=("playwright", "raw"), default="playwright")
     args = parser.parse_args()
 
-    serving = serve_subprocess() if args.server == "subprocess" else serve_thread()
+    servers = {"embedded": serve_embedded, "subprocess": serve_subprocess, "thread": serve_thread}
+    serving = servers[args.server]()
     print(load_line("before"))
     totals: dict[str, list[float]] = {"relay": [], "direct": []}
     calls: dict[str, list[float]] = {"relay": [], "direct": []}

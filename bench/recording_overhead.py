@@ -4,10 +4,11 @@
 
 Baseline: a browser created without ``enable_recording``. Each round runs the workload once on
 a recorded browser and once on a plain one (who goes first alternates), side by side on one
-local server in this process, as the embedded default runs: the encoder competes with the
-user's own Python code too. The workload, timed from the first navigation to the last
-evaluate: navigations between local pages, JavaScript loops (``evaluate``), scrolling a long
-page and an animation that keeps the screencast busy. Creating and stopping are not timed.
+local server in this process (as the embedded default ran before it had a process of its
+own: the harsher case, where the encoder competes with the user's own Python code too).
+The workload, timed from the first navigation to the last evaluate: navigations between
+local pages, JavaScript loops (``evaluate``), scrolling a long page and an animation that
+keeps the screencast busy. Creating and stopping are not timed.
 Prints each round, the CPU time it cost, and the ratio of the medians (recorded / plain).
 Target: at most 1.2.
 """

@@ -9,7 +9,9 @@ Three sides, interleaved round by round (who goes first rotates):
 - cold: ``POST /browsers`` on ``bu-cdp serve`` (no pool), ``connect_over_cdp``, the first
   page, ``goto``;
 - warm: the same on ``bu-cdp serve --warm 1``; between rounds the pool is given time to
-  refill, as it would between a user's creates.
+  refill, as it would between a user's creates;
+- embedded: cold, on the embedded default (a child process, ``BU_CDP_WARM=0``);
+- thread: cold, on a server in this process, as the embedded default ran before.
 Closing and stopping are not timed. Targets: cold / playwright at most 1.15, warm /
 playwright at most 0.25.
 """
@@ -28,7 +30,9 @@ from _harness import (
     median_ms,
     page_server,
     ratio_line,
+    serve_embedded,
     serve_subprocess,
+    serve_thread,
 )
 from playwright.sync_api import Playwright, sync_playwright
 
@@ -100,6 +104,8 @@ def main() -> None:
         page_server({"/": PAGE}) as base,
         serve_subprocess() as cold,
         serve_subprocess("--warm", "1") as warm,
+        serve_embedded() as embedded,
+        serve_thread() as thread,
         sync_playwright() as pw,
     ):
         url = base + "/"
@@ -108,6 +114,8 @@ def main() -> None:
             "playwright": playwright_side(pw, url),
             "cold": server_side(pw, cold, url),
             "warm": server_side(pw, warm, url),
+            "embedded": server_side(pw, embedded, url),
+            "thread": server_side(pw, thread, url),
         }
         for run in sides.values():
             run()  # warm up the disk cache and the imports of each side
@@ -118,6 +126,11 @@ def main() -> None:
         print(f"  {name}: median {median_ms(values):.0f} ms")
     print(ratio_line("cold / playwright", results["cold"], results["playwright"], COLD_TARGET))
     print(ratio_line("warm / playwright", results["warm"], results["playwright"], WARM_TARGET))
+    print(
+        ratio_line("embedded / playwright", results["embedded"], results["playwright"], COLD_TARGET)
+    )
+    ratio = median_ms(results["embedded"]) / median_ms(results["thread"])
+    print(f"embedded / thread (the embedded default before): {ratio:.3f}x (informative)")
 
 
 if __name__ == "__main__":

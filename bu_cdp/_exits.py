@@ -9,7 +9,9 @@
   ``block_entered()``/``block_left()`` are its two halves, for callers that cannot use a
   with-block. ``signals_ignored()`` shields a cleanup from a second signal.
 - Interpreter exit: what this process created and did not stop (a stop that failed, a block
-  entered and never left, a thread that died) is swept by an ``atexit`` hook.
+  entered and never left, a thread that died) is swept by an ``atexit`` hook, through the
+  normal stop (so a profile is saved), before the embedded server ends. A browser of the
+  embedded server kept with ``keep_alive`` is stopped there too: it cannot outlive its server.
 - SIGKILL and crashes leave nothing to run: the ledger (``bu_cdp.ledger``) and the
   server-side timeout cover those.
 """
@@ -195,6 +197,7 @@ class _Owned:
     api_key: str | None = field(repr=False)
     browser_id: str
     dialect: str = "seed"  # how to say the stop there
+    kept: bool = False  # kept alive on the embedded server: it lives as long as this process
 
 
 _owned: dict[tuple[str, str], _Owned] = {}
@@ -225,7 +228,13 @@ def sweep() -> None:
         left = list(_owned.values())
         _owned.clear()
     for item in left:
-        log.warning("stopping browser %s, left running at interpreter exit", item.browser_id)
+        if item.kept:
+            log.info(
+                "stopping browser %s (keep_alive=True): its embedded server ends with this process",
+                item.browser_id,
+            )
+        else:
+            log.warning("stopping browser %s, left running at interpreter exit", item.browser_id)
         try:
             with BrowserUse(
                 base_url=item.base_url,
@@ -258,7 +267,15 @@ def stopped(base_url: str, browser_id: str) -> None:
     ledger.record_stopped(browser_id, base_url)
 
 
-def kept(base_url: str, browser_id: str) -> None:
-    """Left running on purpose (keep_alive): not stopped at exit, and not a leak."""
-    untrack(base_url, browser_id)
-    ledger.record_kept(browser_id, base_url)
+def kept(target: Target, browser_id: str) -> None:
+    """Left running on purpose (keep_alive): not stopped at exit, and not a leak. Except on
+    the embedded server, which ends with this process: there it is stopped at exit, through
+    the normal stop, and the ledger says so then (never ``kept`` for a browser that is gone)."""
+    if target.embedded:
+        with _lock:
+            _owned[(target.base_url, browser_id)] = _Owned(
+                target.base_url, target.api_key, browser_id, kept=True
+            )
+        return
+    untrack(target.base_url, browser_id)
+    ledger.record_kept(browser_id, target.base_url)

@@ -362,7 +362,17 @@ class _BrowserLife:
     def _leave_running(self) -> None:
         assert self.record is not None and self.record.id
         if self.target is not None:
-            _exits.kept(self.target.base_url, self.record.id)
+            _exits.kept(self.target, self.record.id)
+        if self.target is not None and self.target.embedded:
+            log.info(
+                "browser %s left running (keep_alive=True) until this process exits: the "
+                "embedded server ends with it and stops it then; reattach meanwhile with "
+                "RemoteBrowser.attach(%r). To outlive the process, run `bu-cdp serve` and set "
+                "BU_CDP_BASE_URL",
+                self.record.id,
+                self.record.id,
+            )
+            return
         minutes = (self.record.model_extra or {}).get("timeout") or self.plan.fields.get("timeout")
         until = f"its {minutes}-minute timeout" if minutes else "its server-side timeout"
         log.info(
@@ -550,6 +560,29 @@ def _thread_playwright() -> Iterator[Playwright]:
                 atexit.unregister(_stop_main_playwright)
 
 
+def _refuse_a_running_loop(caller: str) -> None:
+    """Sync Playwright cannot start where an event loop runs; say why, and what to do.
+
+    Called only when this thread has no sync Playwright of bu-cdp's: a loop running here is
+    then the program's own sync Playwright (it marks its loop running between calls, with no
+    task) or the program's async code (a task runs).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if asyncio.current_task() is None:
+        raise RuntimeError(
+            f"{caller} was entered while this thread runs a sync Playwright of its own "
+            f"(sync_playwright()), and a thread can run only one: pass that instance, as in "
+            f"remote_browser(playwright=pw) or RemoteBrowser(playwright=pw)"
+        )
+    raise RuntimeError(
+        f"{caller} is the sync API, entered here inside a running asyncio loop: use "
+        f"`async with async_remote_browser()` or `async with AsyncRemoteBrowser()` instead"
+    )
+
+
 def _stop_main_playwright(shared: list[Any]) -> None:
     if shared[1] > 0:
         shared[1] = 0
@@ -604,6 +637,8 @@ class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
         self._life.disconnected()
 
     def __enter__(self) -> Self:
+        if self._playwright is None and getattr(_local, "playwright", None) is None:
+            _refuse_a_running_loop(type(self).__name__)  # before anything is started
         self._use_once()
         _exits.block_entered()
         try:

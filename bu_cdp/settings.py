@@ -82,12 +82,12 @@ def resolve_target(
     """The API to use: the configured one, else the embedded local server (started here)."""
     target = configured_target(api_key, base_url, dialect)
     if target is None:
-        from bu_cdp.embedded import embedded_server  # starts the local server on first use
+        from bu_cdp.embedded import embedded_target  # starts the local server on first use
 
-        server = embedded_server()
+        server = embedded_target()
         chosen = choose_dialect(server.base_url, dialect)
         url = server.base_url
         if chosen == "hosted":  # the same server's hosted face
             url = url.removesuffix(LOCAL_SEED_PATH) + LOCAL_HOSTED_PATH
-        return Target(url, server.config.api_key, embedded=True, dialect=chosen)
+        return Target(url, server.api_key, embedded=True, dialect=chosen)
     return target

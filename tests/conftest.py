@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bu_cdp.embedded import stop_embedded_server
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import configure_environment
@@ -37,6 +38,7 @@ os.environ["BU_CDP_LEDGER"] = str(SESSION_TMP / "browsers.jsonl")
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind() -> Iterator[None]:
     yield
+    stop_embedded_server()  # as at exit: its warm browsers are not a leak, what it leaves is
     left = live_chromiums(str(SESSION_TMP))
     workdirs = sorted(p.name for p in SESSION_TMP.glob("bu-cdp-browser-*"))
     shutil.rmtree(SESSION_TMP, ignore_errors=True)

@@ -145,3 +145,18 @@ def test_hooks_see_pooled_browsers_and_decide_which_need_a_cold_launch(
         ("started", pooled.id, True),
         ("finished", pooled.id, "stopped"),
     ]
+
+
+def test_a_create_while_the_pool_launches_takes_that_chromium(
+    make_server: Callable[..., ServerThread],
+) -> None:
+    """Sent as the server starts (a test suite's first browser), a create waits for the warm
+    Chromium under way instead of launching a second one beside it."""
+    server = make_server(warm=1)
+    assert server.manager.pool.launching  # the pool starts filling with the server
+    with client_for(server) as client:
+        browser = client.browsers.create(timeout=5)
+        try:
+            assert server.manager.get(browser.id or "").from_pool
+        finally:
+            client.browsers.stop(browser.id or "")

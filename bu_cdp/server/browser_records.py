@@ -113,7 +113,12 @@ class BrowserRecords(BrowserHooks):
         for run_id in over:
             self.store.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         if closed:
-            log.warning("closed %d browser(s) left active by a server that died", len(closed))
+            log.warning(
+                "this bu-cdp server (data folder %s) closed %d browser(s) left active there by "
+                "an earlier bu-cdp server that died",
+                self.store.data_dir,
+                len(closed),
+            )
         return closed
 
     def earlier(self, browser_id: str, base_url: str) -> dict[str, Any] | None:

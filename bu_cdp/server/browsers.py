@@ -223,7 +223,8 @@ class BrowserManager:
     async def _start(self, request: BrowserCreateRequest, slot: Slot) -> ManagedBrowser:
         """Start a browser in this slot; on any failure it is ended, and the slot freed."""
         try:
-            warm = self.pool.take() if self.pool.size and self.fits_pool(request) else None
+            fits = self.pool.size and self.fits_pool(request)
+            warm = await self.pool.take_soon() if fits else None
             browser = self._new_browser(request, warm.workdir if warm else workdirs.create())
         except BaseException:
             slot.release()

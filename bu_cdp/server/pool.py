@@ -74,6 +74,8 @@ class WarmPool:
         self._lent = 0  # taken by creates that have not said yet whether they keep them
         self.launching = False
         self._discarding: set[asyncio.Task[None]] = set()
+        self._launch_ended: asyncio.Event | None = None  # set when the launch under way ends
+        self._waiting = False  # a create waits for the launch under way
 
     @property
     def ready(self) -> int:
@@ -103,6 +105,20 @@ class WarmPool:
             self._lent += 1
         self._refill()  # for the dead ones dropped; a lent one is replaced once kept
         return taken
+
+    async def take_soon(self) -> WarmChromium | None:
+        """``take()``; but with none ready and one being launched, first wait for that one,
+        which is ready sooner than a launch started now (and two launches at once slow both).
+        One create waits so; another at the same time does not wait for a Chromium it would
+        not get."""
+        if not self._ready and self.launching and not self._waiting and not self._closed:
+            self._waiting = True
+            try:
+                self._launch_ended = self._launch_ended or asyncio.Event()
+                await self._launch_ended.wait()
+            finally:
+                self._waiting = False
+        return self.take()
 
     def keep(self, warm: WarmChromium) -> None:
         """The caller keeps a Chromium it took: the pool launches a replacement."""
@@ -144,6 +160,10 @@ class WarmPool:
                 continue
             finally:
                 self.launching = False
+                # Woken waiters run after this task's next await: the Chromium is in by then.
+                if self._launch_ended is not None:
+                    self._launch_ended.set()
+                    self._launch_ended = None
             failures = 0
             if self._closed:
                 await warm.discard()

@@ -1,4 +1,9 @@
-"""The server in a background thread of this process, with its own event loop."""
+"""The server in a background thread of this process, with its own event loop.
+
+For tests and benchmarks that reach into the server (its manager, its hooks). Programs get
+the embedded default, a child process (``bu_cdp.embedded``), whose relay never waits for the
+program's GIL; run one of these only where nothing else fits.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,91 @@
+"""The embedded server's own process: ``python -m bu_cdp.embedded.child``, started by
+``bu_cdp.embedded.process`` and never by hand.
+
+It serves what ``bu-cdp serve`` serves (uvloop where installed), on the socket its parent bound
+and passed down, with the key its parent put in the environment (never in argv, which every
+local user can read). It ends, stopping every browser through the normal ending (profiles
+saved, folders removed), when its parent closes its stdin, or dies: the pipe's end comes
+whatever killed the parent, and Linux's parent-death signal covers a parent whose pipe a forked
+child still holds open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from bu_cdp.embedded import logs, sizing
+
+if TYPE_CHECKING:
+    import uvicorn
+
+PARENT_ENV = "BU_CDP_EMBEDDED_PARENT"  # the parent's pid
+SOCKET_ENV = "BU_CDP_EMBEDDED_FD"  # the listening socket's descriptor
+KEY_ENV = "BU_CDP_EMBEDDED_KEY"  # the API key; removed from the environment at once
+LOG_LEVEL_ENV = "BU_CDP_EMBEDDED_LOG_LEVEL"
+
+_PR_SET_PDEATHSIG = 1
+log = logging.getLogger(logs.SERVER_LOGGER)
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM (a graceful stop) when the parent dies; at once if it already has."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # died before the line above could take effect
+        raise SystemExit(0)
+
+
+def _stop_when_stdin_ends(server: uvicorn.Server) -> None:
+    with contextlib.suppress(OSError):
+        while sys.stdin.buffer.read(4096):
+            pass
+    server.should_exit = True
+
+
+def main() -> int:
+    _die_with_parent(int(os.environ.pop(PARENT_ENV)))
+    os.dup2(2, 1)  # anything printed goes where the log lines go, not to a pipe nobody reads
+    level = int(os.environ.pop(LOG_LEVEL_ENV, logging.INFO))
+    logs.send_records(level, sys.stderr)
+    api_key = os.environ.pop(KEY_ENV)  # Chromium inherits this environment: not the key
+    sock = socket.socket(fileno=int(os.environ.pop(SOCKET_ENV)))
+    try:
+        server = _server(api_key, sock)
+    except Exception as exc:
+        log.error("could not start: %s", exc)
+        return 1
+    threading.Thread(target=_stop_when_stdin_ends, args=(server,), daemon=True).start()
+    server.run(sockets=[sock])
+    return 0
+
+
+def _server(api_key: str, sock: socket.socket) -> uvicorn.Server:
+    import uvicorn
+
+    from bu_cdp.server.config import ServerConfig
+    from bu_cdp.server.proxy import proxies_from_env
+    from bu_cdp.server.serve import uvicorn_config
+
+    config = ServerConfig(
+        api_key=api_key,
+        host="127.0.0.1",
+        port=sock.getsockname()[1],
+        proxies=proxies_from_env(),  # BU_CDP_PROXIES, as for `bu-cdp serve`
+    )
+    config.warm = sizing.warm_browsers(os.environ, config.max_browsers)
+    # uvicorn's own loggers: warnings only, no line per request, through our handler.
+    return uvicorn.Server(
+        uvicorn_config(config, log_level="warning", access_log=False, log_config=None)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

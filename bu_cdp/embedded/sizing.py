@@ -1,0 +1,45 @@
+"""How many warm browsers the embedded server keeps ready, read from the environment.
+
+A warm browser pays where browsers are made one after another (a test suite: a fresh browser
+per test); a script that opens one browser would only pay for it. So:
+
+- ``BU_CDP_WARM=N`` says it outright (0 turns the pool off);
+- under pytest (``PYTEST_VERSION``, set by pytest for its run, or an xdist worker), one: every
+  xdist worker has a server of its own (BENCHMARKS.md says why) and runs one test at a time,
+  so one browser ready while a test runs is all the next test can take;
+- otherwise none.
+
+Bounded by the machine: no warm browser where the server's own limit (``max_browsers``,
+about 4 per core and 2 per GiB) cannot fit one in use and one ready for every worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bu_cdp.errors import ConfigurationError
+
+WARM_ENV = "BU_CDP_WARM"
+
+
+def warm_browsers(environ: Mapping[str, str], max_browsers: int) -> int:
+    explicit = environ.get(WARM_ENV, "").strip()
+    if explicit:
+        try:
+            wanted = int(explicit)
+        except ValueError:
+            wanted = -1
+        if wanted < 0:
+            raise ConfigurationError(f"{WARM_ENV} must be a whole number, 0 or more: {explicit!r}")
+        return min(wanted, max_browsers)
+    if "PYTEST_VERSION" not in environ and "PYTEST_XDIST_WORKER" not in environ:
+        return 0
+    workers = _whole(environ.get("PYTEST_XDIST_WORKER_COUNT")) or 1
+    return 1 if max_browsers >= 2 * workers else 0
+
+
+def _whole(text: str | None) -> int:
+    try:
+        return max(0, int(text or 0))
+    except ValueError:
+        return 0
