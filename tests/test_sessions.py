@@ -1,4 +1,4 @@
-"""Agent sessions on the local server: 501 to create (no agent runner), the rest on the store."""
+"""Agent sessions on the local server without an LLM: 501 to create, the rest on the store."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from bu_cdp.server.sessions import Sessions
 from bu_cdp.server.thread import ServerThread
 
 
-def test_creating_a_session_says_where_sessions_are_available(api: dict[str, str]) -> None:
+def test_without_an_llm_creating_a_session_says_how_to_configure_one(
+    api: dict[str, str],
+) -> None:
     with BrowserUse(**api) as client:
         with pytest.raises(errors.NotSupportedError) as refused:
             client.sessions.create("find the cheapest flight")
     message = str(refused.value)
     assert refused.value.status_code == 501
-    assert "hosted Browser Use API or a configured agent runner" in message
+    assert "BU_CDP_AGENT_BASE_URL" in message
+    assert "bu-cdp[agent]" in message
     assert "BROWSER_USE_API_KEY" in message
 
 
