@@ -7,11 +7,16 @@ requests. The agent, its browser on the local server, and the page it reads are 
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import av
+import httpx
 import pytest
 from pydantic import BaseModel
 
@@ -23,6 +28,7 @@ from tests.support.scripted_llm import (
     ScriptedLLM,
     click,
     done,
+    done_text,
     navigate,
     page_text,
 )
@@ -105,3 +111,124 @@ def test_the_agent_clicks_and_extracts_a_typed_output(
     assert server.manager.active() == []
     messages = client.sessions.messages(session.id or "")
     assert [m.model_extra["type"] for m in messages] == ["task", "step", "step", "step", "result"]  # type: ignore[index]
+
+
+def test_stream_gives_the_steps_and_keep_alive_takes_a_follow_up_task(
+    agent_server: Callable[..., ServerThread],
+    client_of: Callable[[ServerThread], BrowserUse],
+    pages: PageServer,
+) -> None:
+    script = [
+        *shop_script(pages),
+        done(lambda text: {"title": re.findall(r"Blue kettle", text)[0]}),
+    ]
+    with ScriptedLLM(script) as llm:
+        server = agent_server(llm)
+        client = client_of(server)
+        session = client.sessions.create(
+            "Find the price of the blue kettle",
+            keep_alive=True,
+            output_schema=Price.model_json_schema(),
+        )
+        assert session.status == SessionStatus.RUNNING
+        assert session.live_url and session.live_url.startswith("http://127.0.0.1:")
+        assert httpx.get(session.live_url).status_code == 200  # the agent's browser, live
+        streamed = list(client.sessions.stream(session.id or "", poll_interval=0.2))
+        kinds = [m.model_extra["type"] for m in streamed]  # type: ignore[index]
+        assert kinds == ["task", "step", "step", "step", "result"]
+        assert streamed[2].model_extra["step"]["actions"][0]["click"]  # type: ignore[index]
+        idle = client.sessions.get(session.id or "")
+        assert idle.status == SessionStatus.IDLE  # keep_alive: the browser stays for more
+        assert Price.model_validate_json(idle.output) == Price(  # type: ignore[arg-type]
+            product="Blue kettle", amount=42.5, currency="EUR"
+        )
+        (browser,) = server.manager.active()
+
+        # A follow-up task runs in the same browser, on the page the first one left.
+        follow_up = client.sessions.create(
+            "What is the product's name?",
+            session_id=session.id,
+            output_schema={"type": "object", "properties": {"title": {"type": "string"}}},
+        )
+        assert follow_up.id == session.id
+        assert (
+            list(client.sessions.stream(session.id or "", poll_interval=0.2))[-1].model_extra[
+                "type"
+            ]
+            == "result"
+        )  # type: ignore[index]
+        assert server.manager.active() == [browser]
+        assert "Price: 42.50 EUR" in page_text(llm.requests[-1])  # the page as it was left
+        assert client.sessions.get(session.id or "").output == '{"title": "Blue kettle"}'
+
+        stopped = client.sessions.stop(session.id or "")
+        assert stopped["status"] == SessionStatus.STOPPED
+        assert server.manager.active() == []
+
+
+def test_stop_mid_task_ends_the_agent_and_its_browser(
+    agent_server: Callable[..., ServerThread],
+    client_of: Callable[[ServerThread], BrowserUse],
+    pages: PageServer,
+) -> None:
+    # The model "thinks" from its second answer on until released: the agent is mid-task.
+    with ScriptedLLM(shop_script(pages), hold_from=1) as llm:
+        server = agent_server(llm)
+        client = client_of(server)
+        session = client.sessions.create("Find the price of the blue kettle")
+        assert llm.held.wait(60), "the agent never asked the model for its second step"
+        stopped = client.sessions.stop(session.id or "")
+        assert stopped["status"] == SessionStatus.STOPPED
+        # By the time stop answers, the browser is gone and the agent has ended.
+        assert server.manager.active() == []
+        assert not [t for t in threading.enumerate() if t.name == "bu-cdp-agent"]
+        asked = len(llm.requests)
+    assert len(llm.requests) == asked  # released, the agent asked nothing more
+    after = client.sessions.get(session.id or "")
+    assert after.status == SessionStatus.STOPPED
+    assert [m.model_extra["type"] for m in client.sessions.messages(session.id or "")] == [  # type: ignore[index]
+        "task",
+        "step",
+    ]
+
+
+def test_the_recording_is_the_real_video_of_the_agents_browser(
+    agent_server: Callable[..., ServerThread],
+    client_of: Callable[[ServerThread], BrowserUse],
+    pages: PageServer,
+) -> None:
+    with ScriptedLLM(shop_script(pages)) as llm:
+        server = agent_server(llm)
+        client = client_of(server)
+        session = client.sessions.create(
+            "Find the price of the blue kettle",
+            enable_recording=True,
+            output_schema=Price.model_json_schema(),
+        )
+        list(client.sessions.stream(session.id or "", poll_interval=0.2))
+    recording = client.sessions.recording(session.id or "")
+    assert recording.recording_url
+    video = httpx.get(recording.recording_url)
+    assert video.status_code == 200
+    with av.open(io.BytesIO(video.content)) as container:
+        frames = list(container.decode(container.streams.video[0]))
+    assert frames, "the recording has no pictures"
+
+
+def test_workspace_files_are_offered_to_the_agent(
+    agent_server: Callable[..., ServerThread],
+    client_of: Callable[[ServerThread], BrowserUse],
+    tmp_path: Path,
+) -> None:
+    with ScriptedLLM([done_text("read it")]) as llm:
+        server = agent_server(llm)
+        client = client_of(server)
+        workspace = client.workspaces.create("inputs")
+        upload = tmp_path / "orders.csv"
+        upload.write_text("id,amount\n1,3\n")
+        client.workspaces.upload(workspace.id or "", upload)
+        result = client.sessions.run(
+            "Sum the orders", workspace_id=workspace.id, poll_interval=0.2, timeout=120
+        )
+    assert result == "read it"
+    assert "orders.csv" in json.dumps(llm.requests[0]["messages"])

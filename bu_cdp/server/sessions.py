@@ -169,6 +169,7 @@ class Sessions(BrowserHooks):
             work_dir=running.work_dir,
             output_schema=body.output_schema,
             files=files,
+            config_dir=self.store.data_dir / "browser-use",
         )
         self._say(session_id, running, "user", "task", body.task)
         running.run = AgentRun(

@@ -39,6 +39,7 @@ class AgentTask:
     work_dir: Path  # the agent's own files (its notes, downloads); the session removes it
     output_schema: dict[str, Any] | None = None
     files: list[str] = field(default_factory=list)  # paths the agent may read and upload
+    config_dir: Path | None = None  # browser-use's own settings folder (default: in work_dir)
 
 
 @dataclass
@@ -48,9 +49,11 @@ class Outcome:
     reason: str | None = None  # why it did not finish
 
 
-def _quiet_library() -> None:
-    """browser-use reports telemetry and sets up logging on import unless told not to."""
+def _quiet_library(config_dir: Path) -> None:
+    """browser-use reports telemetry, sets up logging and writes its config folder (in the
+    user's home) on import, unless told otherwise."""
     for name, value in (
+        ("BROWSER_USE_CONFIG_DIR", str(config_dir)),
         ("ANONYMIZED_TELEMETRY", "false"),
         ("BROWSER_USE_CLOUD_SYNC", "false"),
         ("BROWSER_USE_SETUP_LOGGING", "false"),
@@ -105,6 +108,10 @@ class AgentRun:
             if self._loop is not None and self._running is not None:
                 self._loop.call_soon_threadsafe(self._running.cancel)
 
+    def _forget_loop(self) -> None:
+        with self._lock:  # a stop from now on has nothing to cancel
+            self._loop = None
+
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -117,9 +124,12 @@ class AgentRun:
                     self._loop = runner.get_loop()
                     if not self._stopping.is_set():
                         self._running = self._loop.create_task(self._run())
-                if self._running is not None:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        outcome = runner.run(self._wait(self._running))
+                try:
+                    if self._running is not None:
+                        with contextlib.suppress(asyncio.CancelledError):
+                            outcome = runner.run(self._wait(self._running))
+                finally:
+                    self._forget_loop()
         except Exception as exc:  # reported as the session's error, never lost
             log.exception("agent of %s failed", self.task.cdp_url.split("/devtools")[0])
             outcome = Outcome(False, reason=f"the agent failed: {exc}")
@@ -133,10 +143,10 @@ class AgentRun:
         return await running
 
     async def _run(self) -> Outcome:
-        _quiet_library()
+        task = self.task
+        _quiet_library(task.config_dir or task.work_dir / "browser-use")
         from browser_use import Agent, BrowserSession
 
-        task = self.task
         model = None
         if task.output_schema is not None:
             from bu_cdp.server.agent.output import output_model
@@ -204,12 +214,14 @@ class AgentRun:
                 if item.model_output is None:  # the step failed before any action: the LLM
                     return (
                         f"{self.task.llm.describe()} gave no usable answer "
-                        f"({MAX_FAILURES} tries): {_first_line(errors[0])}"
+                        f"({MAX_FAILURES} tries): {_one_line(errors[0])}"
                     )
-                return f"the agent failed: {_first_line(errors[0])}"
+                return f"the agent failed: {_one_line(errors[0])}"
         return f"the agent did not finish the task in {MAX_STEPS} steps"
 
 
-def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else text
-    return line[:500]
+def _one_line(text: str) -> str:
+    """An error on one line (pydantic's span several, with a link to its docs)."""
+    lines = [line.strip() for line in text.splitlines()]
+    kept = [line for line in lines if line and not line.startswith("For further information")]
+    return " ".join(kept)[:500]
