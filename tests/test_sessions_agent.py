@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +35,8 @@ from tests.support.scripted_llm import (
     navigate,
     page_text,
 )
+
+RECIPES = Path(__file__).parent.parent / "recipes"
 
 pytest.importorskip("browser_use", reason="the agent extra (bu-cdp[agent]) is in the dev extra")
 
@@ -232,3 +237,30 @@ def test_workspace_files_are_offered_to_the_agent(
         )
     assert result == "read it"
     assert "orders.csv" in json.dumps(llm.requests[0]["messages"])
+
+
+def test_the_agent_task_recipe_runs_offline_with_a_configured_llm(
+    agent_server: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    def read_product(text: str) -> dict[str, Any]:
+        found = re.search(r"(Kettle)\s+([\d.]+)", text)
+        assert found, f"no product in the agent's view:\n{text[-2000:]}"
+        return {"product": found.group(1), "price": float(found.group(2))}
+
+    with ScriptedLLM([done(read_product)]) as llm:
+        server = agent_server(llm)
+        environ = {
+            **os.environ,
+            "BU_CDP_BASE_URL": server.base_url,
+            "BROWSER_USE_API_KEY": server.config.api_key,
+        }
+        done_run = subprocess.run(
+            [sys.executable, str(RECIPES / "agent_task.py")],
+            cwd=tmp_path,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert done_run.returncode == 0, done_run.stdout + done_run.stderr
+    assert done_run.stdout.strip() == "Kettle: 42.0"
