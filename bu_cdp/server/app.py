@@ -49,8 +49,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         *persistence.hooks,
         proxies,
         LiveViewHooks(),
+        persistence.sessions,  # a session ends with its browser, after its video (finished)
         recorder,
-        persistence.sessions,  # a session ends with its browser
         persistence.records,
     ]
     manager = BrowserManager(config, hooks)

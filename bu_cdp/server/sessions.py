@@ -219,6 +219,9 @@ class Sessions(BrowserHooks):
         try:
             if running.ended:
                 return
+            if not (outcome.finished and running.keep_alive):
+                # The browser first: a session shown stopped has its browser (and video) done.
+                await self._close(session_id, running)
             if outcome.finished:
                 status = SessionStatus.IDLE if running.keep_alive else SessionStatus.STOPPED
                 await asyncio.to_thread(
@@ -230,8 +233,6 @@ class Sessions(BrowserHooks):
                 await asyncio.to_thread(
                     self._end_task, session_id, running, error, outcome.reason, "error"
                 )
-            if not (outcome.finished and running.keep_alive):
-                await self._close(session_id, running)
         finally:
             await asyncio.to_thread(_remove, running.work_dir)
 
@@ -277,12 +278,13 @@ class Sessions(BrowserHooks):
         if running.ended:
             return
         running.ended = True
-        await asyncio.to_thread(self._mark, session_id, status, reason)
         if running.run is not None:
             running.run.stop()
         await self._close(session_id, running)
         if running.run is not None and not await asyncio.to_thread(running.run.join, STOP_WAIT):
             log.warning("session %s: the agent did not end within %ss", session_id, STOP_WAIT)
+        # Marked last: a session shown ended has its agent and its browser (and video) done.
+        await asyncio.to_thread(self._mark, session_id, status, reason)
         await asyncio.to_thread(_remove, running.work_dir)
 
     def _mark(self, session_id: str, status: SessionStatus, reason: str | None) -> None:
