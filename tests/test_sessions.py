@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,3 +94,20 @@ def test_sessions_in_the_store_are_listed_read_and_stopped(
 
         with pytest.raises(errors.UnprocessableEntityError):
             client.sessions.list(limit=-1)
+
+
+def test_deleting_a_stored_session_stops_it_then_forgets_it(tmp_path: Path) -> None:
+    from bu_cdp.server.problems import ApiProblem
+    from bu_cdp.server.store import Store
+
+    store = Store(tmp_path)
+    try:
+        sessions = Sessions(store)
+        kept = sessions.record("keep me", status=SessionStatus.STOPPED)
+        gone = sessions.record("forget me")
+        asyncio.run(sessions.delete(gone["id"]))
+        with pytest.raises(ApiProblem, match="not found"):
+            sessions.get(gone["id"])
+        assert [s["id"] for s in sessions.list(None, None)] == [kept["id"]]
+    finally:
+        store.close()

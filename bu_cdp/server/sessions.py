@@ -287,6 +287,13 @@ class Sessions(BrowserHooks):
         await asyncio.to_thread(self._mark, session_id, status, reason)
         await asyncio.to_thread(_remove, running.work_dir)
 
+    async def delete(self, session_id: str) -> None:
+        """Stop the session (as ``stop`` does), then forget it."""
+        await self.stop(session_id)
+        await asyncio.to_thread(
+            self.store.execute, "DELETE FROM sessions WHERE id = ?", (session_id,)
+        )
+
     def _mark(self, session_id: str, status: SessionStatus, reason: str | None) -> None:
         self.store.execute(
             "UPDATE sessions SET status = ?, output = coalesce(?, output), stopped_at = ?"
