@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,8 +38,6 @@ from tests.support.scripted_llm import (
 )
 
 RECIPES = Path(__file__).parent.parent / "recipes"
-
-pytest.importorskip("browser_use", reason="the agent extra (bu-cdp[agent]) is in the dev extra")
 
 
 class Price(BaseModel):
@@ -114,6 +113,13 @@ def test_the_agent_clicks_and_extracts_a_typed_output(
     ]
     # Its browser is gone with it: nothing billed any more, nothing running.
     assert server.manager.active() == []
+    # Nor anything the agent library writes: its folders went with the session.
+    leftovers = [
+        path.name
+        for path in Path(tempfile.gettempdir()).iterdir()
+        if path.name.startswith(("browser_use_agent_", "browser-use-", "bu-cdp-agent-"))
+    ]
+    assert leftovers == []
     messages = client.sessions.messages(session.id or "")
     assert [m.model_extra["type"] for m in messages] == ["task", "step", "step", "step", "result"]  # type: ignore[index]
 

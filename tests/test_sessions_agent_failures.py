@@ -20,8 +20,6 @@ from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.scripted_llm import ScriptedLLM, Step, broken, navigate, nonsense
 
-pytest.importorskip("browser_use", reason="the agent extra (bu-cdp[agent]) is in the dev extra")
-
 
 @pytest.fixture
 def start(

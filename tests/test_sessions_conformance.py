@@ -27,8 +27,6 @@ from bu_cdp.server.thread import ServerThread
 from tests.support.scripted_llm import ScriptedLLM, done_text
 from tests.test_conformance import SERVER_ERRORS
 
-pytest.importorskip("browser_use", reason="the agent extra (bu-cdp[agent]) is in the dev extra")
-
 SPEC = Path(str(resources.files("bu_cdp").joinpath("openapi.yaml")))
 
 CONFIG = SchemathesisConfig.from_str(

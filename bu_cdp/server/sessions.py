@@ -97,6 +97,11 @@ class Sessions(BrowserHooks):
         """Give sessions their browsers, their LLM (None: no agent) and workspaces' files."""
         self.manager, self.llm, self.workspace_files = manager, llm, workspace_files
 
+    @property
+    def _library_dir(self) -> Path:
+        """browser-use's settings folder: in the data folder, not the user's home."""
+        return self.store.data_dir / "browser-use"
+
     # -- create ------------------------------------------------------------------------
 
     async def create(self, body: SessionCreate, base: str = "") -> dict[str, Any]:
@@ -109,7 +114,8 @@ class Sessions(BrowserHooks):
         if body.output_schema is not None:
             from bu_cdp.server.agent.output import output_model
 
-            await asyncio.to_thread(output_model, body.output_schema)  # 422 before a browser
+            # 422 before a browser starts.
+            await asyncio.to_thread(output_model, body.output_schema, self._library_dir)
         files = await asyncio.to_thread(self._files, body.workspace_id)
         if body.session_id is not None:
             session_id, running = await asyncio.to_thread(self._follow_up, body)
@@ -169,7 +175,7 @@ class Sessions(BrowserHooks):
             work_dir=running.work_dir,
             output_schema=body.output_schema,
             files=files,
-            config_dir=self.store.data_dir / "browser-use",
+            config_dir=self._library_dir,
         )
         self._say(session_id, running, "user", "task", body.task)
         running.run = AgentRun(

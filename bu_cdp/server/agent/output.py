@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bu_cdp.server.agent import library
 from bu_cdp.server.problems import ApiProblem
 
 
-def output_model(schema: dict[str, Any]) -> type[BaseModel]:
+def output_model(schema: dict[str, Any], config_dir: Path) -> type[BaseModel]:
     """The pydantic model of a JSON schema, as browser-use builds it for its ``done`` action.
 
     A schema it cannot turn into a model is the client's mistake: 422, naming the field.
+    ``config_dir`` is browser-use's settings folder, should this be its first import.
     """
+    library.load(config_dir)
     from browser_use.tools.extraction.schema_utils import schema_dict_to_pydantic_model
 
     try:

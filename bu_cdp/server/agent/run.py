@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bu_cdp.server.agent import library
 from bu_cdp.server.agent.llm import OPENAI_COMPATIBLE, AgentLLM
-from bu_cdp.server.agent.output import OutputMismatch, checked_output
+from bu_cdp.server.agent.output import OutputMismatch, checked_output, output_model
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -47,20 +48,6 @@ class Outcome:
     finished: bool  # the agent said it was done, successfully
     output: str | None = None  # its final answer (JSON text with an output_schema)
     reason: str | None = None  # why it did not finish
-
-
-def _quiet_library(config_dir: Path) -> None:
-    """browser-use reports telemetry, sets up logging and writes its config folder (in the
-    user's home) on import, unless told otherwise."""
-    for name, value in (
-        ("BROWSER_USE_CONFIG_DIR", str(config_dir)),
-        ("ANONYMIZED_TELEMETRY", "false"),
-        ("BROWSER_USE_CLOUD_SYNC", "false"),
-        ("BROWSER_USE_SETUP_LOGGING", "false"),
-        ("BROWSER_USE_VERSION_CHECK", "false"),
-        ("BROWSER_USE_CLOUD_HINTS", "false"),
-    ):
-        os.environ.setdefault(name, value)
 
 
 def chat_model(llm: AgentLLM) -> Any:
@@ -144,18 +131,20 @@ class AgentRun:
 
     async def _run(self) -> Outcome:
         task = self.task
-        _quiet_library(task.config_dir or task.work_dir / "browser-use")
+        config_dir = task.config_dir or task.work_dir / "browser-use"
+        library.load(config_dir)
         from browser_use import Agent, BrowserSession
 
         model = None
         if task.output_schema is not None:
-            from bu_cdp.server.agent.output import output_model
-
-            model = output_model(task.output_schema)
+            model = output_model(task.output_schema, config_dir)
         # Given a cdp_url alone, the agent only connects: the server owns this Chromium, and
         # the agent's close() lets go of it without ending it.
+        # Every folder it would make in the temp folder goes in the work folder instead.
         browser = BrowserSession(
-            cdp_url=task.cdp_url, downloads_path=str(task.work_dir / "downloads")
+            cdp_url=task.cdp_url,
+            downloads_path=str(task.work_dir / "downloads"),
+            user_data_dir=str(task.work_dir / "user-data"),  # unused: the browser is ours
         )
         agent: Any = Agent(
             task=task.task,
@@ -177,6 +166,8 @@ class AgentRun:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(agent.close()), CLOSE_TIMEOUT)
+            # Its screenshots, in a folder of the temp folder it names itself.
+            await asyncio.to_thread(shutil.rmtree, agent.agent_directory, True)
         return self._outcome(history, model)
 
     def _step(self, state: Any, output: Any, number: int) -> None:
