@@ -142,7 +142,18 @@ class Sessions(BrowserHooks):
         assert body.session_id is not None
         row = self._row(body.session_id)
         running = self._running.get(row["id"])
-        if row["status"] != SessionStatus.IDLE or running is None or not running.browser.active:
+        # Taken only if still idle: of two follow-ups at once, one gets it, the other a 409.
+        taken = (
+            running is not None
+            and running.browser.active
+            and self.store.execute(
+                "UPDATE sessions SET status = ?, task = ?, output = NULL"
+                " WHERE id = ? AND status = ?",
+                (SessionStatus.RUNNING.value, body.task, row["id"], SessionStatus.IDLE.value),
+            )
+            == 1
+        )
+        if not taken or running is None:
             raise ApiProblem(
                 409,
                 f"Session {row['id']!r} is {row['status']}: a follow-up task needs an idle "
@@ -150,10 +161,6 @@ class Sessions(BrowserHooks):
             )
         if body.keep_alive is not None:
             running.keep_alive = body.keep_alive
-        self.store.execute(
-            "UPDATE sessions SET status = ?, task = ?, output = NULL WHERE id = ?",
-            (SessionStatus.RUNNING.value, body.task, row["id"]),
-        )
         return row["id"], running
 
     def _insert(self, session_id: str, task: str, live_url: str | None, browser_id: str) -> None:
