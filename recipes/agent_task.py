@@ -2,16 +2,23 @@
 
     python recipes/agent_task.py ["task"]
 
-Agent sessions need a language model, so they run on the hosted Browser Use API
-(set BROWSER_USE_API_KEY). The bu-cdp local server has no agent runner: it answers 501, and
-this recipe explains that instead of failing obscurely. Everything else in bu-cdp (raw
-browsers, profiles, workspaces) works locally.
+An agent needs a language model. On the hosted Browser Use API (BROWSER_USE_API_KEY) it has
+one. On the bu-cdp local server (the default, offline) it uses yours: any OpenAI-compatible
+endpoint, for example a local Ollama:
+
+    pip install 'bu-cdp[agent]'
+    export BU_CDP_AGENT_BASE_URL=http://127.0.0.1:11434/v1 BU_CDP_AGENT_MODEL=qwen2.5:7b
+
+Without one, the local server answers 501 and this recipe says how to configure it
+(docs/agent-sessions.md). On a local server the default task reads the recipes' demo shop,
+served on this machine, so the whole run stays offline.
 """
 
 from __future__ import annotations
 
 import sys
 
+from _demo_site import browsers_run_here, demo_urls
 from pydantic import BaseModel
 
 from bu_cdp import BrowserUse
@@ -21,23 +28,34 @@ from bu_cdp.errors import NotSupportedError, SessionError
 class Price(BaseModel):
     product: str
     price: float
-    currency: str
+
+
+HOSTED_TASK = "Find the price of the Browser Use Pro plan."
 
 
 def main(argv: list[str]) -> int:
-    task = argv[1] if len(argv) > 1 else "Find the price of the Browser Use Pro plan."
-    with BrowserUse() as client:
+    with demo_urls() as urls, BrowserUse() as client:
+        task = argv[1] if len(argv) > 1 else HOSTED_TASK
+        if len(argv) == 1 and browsers_run_here():
+            task = f"Open {urls.pages[2]} and report the product's name and price."
         try:
             # Creates the session, polls with backoff until it ends, parses the output.
             result = client.sessions.run(task, output_schema=Price, timeout=600)
         except NotSupportedError as exc:
             print(f"Agent sessions are not available here: {exc.message}")
-            print("Set BROWSER_USE_API_KEY to run this task on the hosted Browser Use API.")
+            print(
+                "To run them on this machine, point the local server at a language model:\n"
+                "  pip install 'bu-cdp[agent]'\n"
+                "  export BU_CDP_AGENT_BASE_URL=http://127.0.0.1:11434/v1  # e.g. Ollama\n"
+                "  export BU_CDP_AGENT_MODEL=qwen2.5:7b\n"
+                "(see docs/agent-sessions.md), or set BROWSER_USE_API_KEY to run this task "
+                "on the hosted Browser Use API."
+            )
             return 2
         except SessionError as exc:
             print(f"The agent did not finish: {exc}")
             return 1
-    print(f"{result.product}: {result.price} {result.currency}")
+    print(f"{result.product}: {result.price}")
     return 0
 
 

@@ -19,7 +19,17 @@ from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums
 
 # The suite is offline: never let a developer's key send it to the hosted API.
-for _name in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL"):
+# Nor its agent sessions to a developer's own LLM (the tests script theirs).
+for _name in (
+    "BROWSER_USE_API_KEY",
+    "BU_CDP_BASE_URL",
+    "BU_CDP_AGENT_BASE_URL",
+    "BU_CDP_AGENT_MODEL",
+    "BU_CDP_AGENT_API_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_API_KEY",
+):
     os.environ.pop(_name, None)
 
 # Every temporary file of this run, browsers' work folders included, lives under one folder

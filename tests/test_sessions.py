@@ -1,7 +1,8 @@
-"""Agent sessions on the local server: 501 to create (no agent runner), the rest on the store."""
+"""Agent sessions on the local server without an LLM: 501 to create, the rest on the store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,13 +15,16 @@ from bu_cdp.server.sessions import Sessions
 from bu_cdp.server.thread import ServerThread
 
 
-def test_creating_a_session_says_where_sessions_are_available(api: dict[str, str]) -> None:
+def test_without_an_llm_creating_a_session_says_how_to_configure_one(
+    api: dict[str, str],
+) -> None:
     with BrowserUse(**api) as client:
         with pytest.raises(errors.NotSupportedError) as refused:
             client.sessions.create("find the cheapest flight")
     message = str(refused.value)
     assert refused.value.status_code == 501
-    assert "hosted Browser Use API or a configured agent runner" in message
+    assert "BU_CDP_AGENT_BASE_URL" in message
+    assert "bu-cdp[agent]" in message
     assert "BROWSER_USE_API_KEY" in message
 
 
@@ -90,3 +94,20 @@ def test_sessions_in_the_store_are_listed_read_and_stopped(
 
         with pytest.raises(errors.UnprocessableEntityError):
             client.sessions.list(limit=-1)
+
+
+def test_deleting_a_stored_session_stops_it_then_forgets_it(tmp_path: Path) -> None:
+    from bu_cdp.server.problems import ApiProblem
+    from bu_cdp.server.store import Store
+
+    store = Store(tmp_path)
+    try:
+        sessions = Sessions(store)
+        kept = sessions.record("keep me", status=SessionStatus.STOPPED)
+        gone = sessions.record("forget me")
+        asyncio.run(sessions.delete(gone["id"]))
+        with pytest.raises(ApiProblem, match="not found"):
+            sessions.get(gone["id"])
+        assert [s["id"] for s in sessions.list(None, None)] == [kept["id"]]
+    finally:
+        store.close()

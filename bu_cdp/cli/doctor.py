@@ -149,6 +149,13 @@ def _isolation() -> Check:
     return Check("isolation", True, found.describe(), fix)
 
 
+def _agent() -> Check:
+    from bu_cdp.server.agent.llm import describe_setup
+
+    ok, found = describe_setup()
+    return Check("agent sessions", ok, found, "" if ok else "see docs/agent-sessions.md")
+
+
 def _run(args: argparse.Namespace, out: Output) -> int:
     checks: list[Check] = []
 
@@ -168,6 +175,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     if path is not None:
         add(_chromium_starts(path))
     add(_api(args.base_url))
+    add(_agent())
     if out.as_json:
         out.message("", checks=[check.__dict__ for check in checks])
     return 0 if all(check.ok for check in checks) else 1

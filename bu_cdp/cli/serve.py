@@ -36,6 +36,9 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         data_dir=args.data_dir,
         price_per_browser_hour=args.price_per_hour,
         credit=args.credit,
+        # The LLM's key comes from the environment only (BU_CDP_AGENT_API_KEY).
+        agent_base_url=args.agent_base_url,
+        agent_model=args.agent_model,
     )
     if args.max_upload_bytes is not None:
         config.max_upload_bytes = args.max_upload_bytes
@@ -194,5 +197,19 @@ def add_parser(commands: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="TEST SETTING: real seconds in one API minute, to watch timeouts quickly",
+    )
+    serve.add_argument(
+        "--agent-base-url",
+        default=None,
+        metavar="URL",
+        help="agent sessions: an OpenAI-compatible /v1 URL, such as http://127.0.0.1:11434/v1 "
+        "for Ollama (default: $BU_CDP_AGENT_BASE_URL; its key: $BU_CDP_AGENT_API_KEY; "
+        "needs bu-cdp[agent]; see docs/agent-sessions.md)",
+    )
+    serve.add_argument(
+        "--agent-model",
+        default=None,
+        metavar="NAME",
+        help="agent sessions: the model to ask at --agent-base-url (default: $BU_CDP_AGENT_MODEL)",
     )
     serve.set_defaults(run=_serve)

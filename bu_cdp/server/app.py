@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 
 from bu_cdp import __version__
 from bu_cdp.server import relay
+from bu_cdp.server.agent.llm import resolve_llm
 from bu_cdp.server.auth import require_api_key
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager
 from bu_cdp.server.config import ServerConfig
@@ -40,6 +41,7 @@ API_PREFIX = "/api/v3"
 def create_app(config: ServerConfig) -> FastAPI:
     # What checks the settings comes first: a bad one must not leave the store open.
     proxies = ProxyHooks(config.proxies, config.proxy_connect_timeout)
+    agent_llm = resolve_llm(config.agent_base_url, config.agent_model, config.agent_api_key)
     persistence = Persistence.open(config)
     screencasts = ScreencastHub()
     recordings = persistence.recordings
@@ -50,10 +52,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         *persistence.hooks,
         proxies,
         LiveViewHooks(),
+        persistence.sessions,  # a session ends with its browser, after its video (finished)
         recorder,
         persistence.records,
     ]
     manager = BrowserManager(config, hooks)
+    persistence.sessions.bind(manager, agent_llm, persistence.workspaces.files_root)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +67,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             yield
         finally:
             try:
+                await persistence.sessions.shutdown()
                 await manager.shutdown()
             finally:
                 await persistence.stop()

@@ -43,3 +43,8 @@ class ServerConfig:
     max_upload_bytes: int = 1 << 30  # largest workspace upload (file bytes of one request)
     # Where finished recordings are kept. None: <the data folder>/recordings.
     recordings_dir: Path | None = None
+    # Agent sessions' LLM (docs/agent-sessions.md): an OpenAI-compatible /v1 URL and a model;
+    # None falls back on BU_CDP_AGENT_BASE_URL / _MODEL / _API_KEY, then provider keys.
+    agent_base_url: str | None = None
+    agent_model: str | None = None
+    agent_api_key: str | None = field(default=None, repr=False)  # a secret

@@ -12,11 +12,12 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bu_cdp import models
+from bu_cdp.models import SessionCreate
 from bu_cdp.server.names import NameRequest
-from bu_cdp.server.problems import ApiProblem
+from bu_cdp.server.problems import ApiProblem, invalid
 from bu_cdp.server.schemas import MAX_SCREEN, BrowserCreateRequest, CustomProxyRequest
 
 HOSTED_MIN_SCREEN = 320  # the hosted document's least width and height
@@ -190,3 +191,32 @@ class HostedSessionCreate(HostedRequest):
     workspace_id: uuid.UUID | None = Field(
         default=None, validation_alias=either("workspaceId", "workspace_id")
     )
+
+    def to_seed(self) -> SessionCreate:
+        """The seed face's request for the same session. The hosted ``model`` names Browser
+        Use's own models, so it is not passed on: the server's configured LLM runs the agent."""
+        extra = self.model_extra or {}
+
+        def given(camel: str, snake: str) -> Any:
+            return extra.get(camel, extra.get(snake))
+
+        fields = {
+            "task": self.task,
+            "session_id": self.session_id and str(self.session_id),
+            "profile_id": self.profile_id and str(self.profile_id),
+            "workspace_id": self.workspace_id and str(self.workspace_id),
+            "keep_alive": given("keepAlive", "keep_alive"),
+            "enable_recording": given("enableRecording", "enable_recording"),
+            "output_schema": given("outputSchema", "output_schema"),
+            "proxy_country_code": given("proxyCountryCode", "proxy_country_code"),
+        }
+        if fields["task"] is None:
+            raise invalid("task", "task: a session on the local server needs a task")
+        try:
+            return SessionCreate.model_validate(
+                {name: value for name, value in fields.items() if value is not None}
+            )
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error["loc"] else "body"
+            raise invalid(name, f"{name}: {error['msg']}") from None

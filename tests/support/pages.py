@@ -10,6 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 PAGES = {
     "/": "<!doctype html><title>Home</title><h1>Home</h1><a href='/about'>About</a>",
     "/about": "<!doctype html><title>About us</title><h1>About</h1>",
+    # A shop whose price shows only after a click: for the agent sessions' tests.
+    "/shop": "<!doctype html><title>Kettle shop</title><h1>Blue kettle</h1>"
+    "<button onclick=\"document.getElementById('price').textContent = 'Price: 42.50 EUR'\">"
+    "Show price</button><p id=price></p>",
     "/size": "<!doctype html><title>size</title><body style='margin:0'>"
     "<script>document.title = innerWidth + 'x' + innerHeight</script>",
 }

@@ -8,12 +8,15 @@ thread pool: the store waits for the disk.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from bu_cdp.server import hosted_views
+from bu_cdp.server.addresses import public_base
+from bu_cdp.server.agent.llm import NO_AGENT
 from bu_cdp.server.hosted_errors import HostedRoute
 from bu_cdp.server.hosted_schemas import (
     MAX_PAGE_SIZE,
@@ -47,8 +50,12 @@ def _present(request: Request, view: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/sessions")
-def create_session(body: HostedSessionCreate, request: Request) -> dict[str, Any]:
-    return _present(request, _sessions(request).create())
+async def create_session(body: HostedSessionCreate, request: Request) -> dict[str, Any]:
+    sessions = _sessions(request)
+    if sessions.llm is None:  # 501 before the body's words are weighed, as on the seed face
+        raise ApiProblem(501, NO_AGENT)
+    created = await sessions.create(body.to_seed(), public_base(request))
+    return await asyncio.to_thread(_present, request, created)
 
 
 @router.get("/sessions")
@@ -68,22 +75,24 @@ def get_session(session_id: uuid.UUID, request: Request) -> dict[str, Any]:
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-def delete_session(session_id: uuid.UUID, request: Request) -> Response:
-    _sessions(request).delete(str(session_id))
+async def delete_session(session_id: uuid.UUID, request: Request) -> Response:
+    await _sessions(request).delete(str(session_id))
     return Response(status_code=204)
 
 
 @router.post("/sessions/{session_id}/stop")
-def stop_session(
+async def stop_session(
     session_id: uuid.UUID,
     request: Request,
     body: Annotated[HostedSessionStop | None, Body()] = None,
 ) -> dict[str, Any]:
     sessions = _sessions(request)
     if body is not None and body.strategy == StopStrategy.TASK:
-        # No agent runner here, so no task is ever running: the session stays as it is.
-        return _present(request, sessions.get(str(session_id)))
-    return _present(request, sessions.stop(str(session_id)))
+        # The local runner has no way to end a task and keep its session: it stays as it is.
+        found = await asyncio.to_thread(sessions.get, str(session_id))
+        return await asyncio.to_thread(_present, request, found)
+    stopped = await sessions.stop(str(session_id), public_base(request))
+    return await asyncio.to_thread(_present, request, stopped)
 
 
 @router.get("/sessions/{session_id}/messages")

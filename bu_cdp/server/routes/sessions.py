@@ -1,6 +1,7 @@
-"""The session paths: creating answers 501 (no agent runner here); the rest read the store.
+"""The session paths of the seed dialect: thin, all of the work is in ``server.sessions``.
 
-Plain functions, which FastAPI runs in its thread pool: the store waits for the disk.
+Creating and stopping are async (they wait for a browser); the rest are plain functions,
+which FastAPI runs in its thread pool: the store waits for the disk.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from bu_cdp.models import SessionCreate
+from bu_cdp.server.addresses import public_base
 from bu_cdp.server.routes.live import recording_url_for
 from bu_cdp.server.sessions import Sessions
 
@@ -24,8 +26,8 @@ def _sessions(request: Request) -> Sessions:
 
 
 @router.post("/sessions")
-def create_session(body: SessionCreate, request: Request) -> dict[str, Any]:
-    return _sessions(request).create()
+async def create_session(body: SessionCreate, request: Request) -> dict[str, Any]:
+    return await _sessions(request).create(body, public_base(request))
 
 
 @router.get("/sessions")
@@ -34,17 +36,17 @@ def list_sessions(
     limit: int | None = Query(default=None, ge=0, le=MAX_PAGE),
     offset: int | None = Query(default=None, ge=0, le=2**62),
 ) -> list[dict[str, Any]]:
-    return _sessions(request).list(limit, offset)
+    return _sessions(request).list(limit, offset, public_base(request))
 
 
 @router.get("/sessions/{session_id}")
 def get_session(session_id: str, request: Request) -> dict[str, Any]:
-    return _sessions(request).get(session_id)
+    return _sessions(request).get(session_id, public_base(request))
 
 
 @router.post("/sessions/{session_id}/stop")
-def stop_session(session_id: str, request: Request) -> dict[str, Any]:
-    return _sessions(request).stop(session_id)
+async def stop_session(session_id: str, request: Request) -> dict[str, Any]:
+    return await _sessions(request).stop(session_id, public_base(request))
 
 
 @router.get("/sessions/{session_id}/messages")

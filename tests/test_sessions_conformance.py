@@ -1,0 +1,101 @@
+"""The Sessions paths of the spec, property-based, against a server whose agent has an LLM.
+
+``test_conformance.py`` runs the whole spec against a server without an LLM (creating a
+session answers 501 there); this runs the Sessions operations with one, so every create
+starts a real browser and a real browser-use agent. The LLM is the only stand-in: a scripted
+OpenAI-compatible server (tests/support/scripted_llm.py) whose answer ends each task at once.
+No answer may be a 5xx, every body must match the spec, every status be a known one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis import Case
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.thread import ServerThread
+from tests.support.scripted_llm import ScriptedLLM, done_text
+from tests.test_conformance import SERVER_ERRORS
+
+SPEC = Path(str(resources.files("bu_cdp").joinpath("openapi.yaml")))
+
+CONFIG = SchemathesisConfig.from_str(
+    """
+seed = 20240502
+suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
+
+[generation]
+mode = "all"
+max-examples = 5
+deterministic = true
+no-shrink = true
+database = "none"
+
+[phases.stateful]
+enabled = false
+
+[[operations]]
+include-operation-id = "createSession"
+phases.coverage.enabled = false
+generation.max-examples = 4
+"""
+)
+
+schema = schemathesis.openapi.from_path(SPEC, config=CONFIG).include(tag="Sessions")
+
+
+def no_server_error(ctx: Any, response: Any, case: Case) -> None:
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+
+
+def known_status(ctx: Any, response: Any, case: Case) -> None:
+    documented = {int(code) for code in case.operation.definition.raw["responses"]}
+    allowed = documented | SERVER_ERRORS
+    assert response.status_code in allowed, f"undocumented {response.status_code}: {response.text}"
+
+
+@pytest.fixture(scope="module")
+def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    with ScriptedLLM([done_text("done")]) as llm:
+        config = ServerConfig(
+            api_key=secrets.token_urlsafe(16),
+            port=0,
+            data_dir=tmp_path_factory.mktemp("sessions-conformance-data"),
+            agent_base_url=llm.base_url,
+            agent_model=llm.model,
+            max_browsers=2,
+            queue_timeout=1.0,
+        )
+        with ServerThread(config) as running:
+            yield running
+
+
+@schema.parametrize()
+def test_the_sessions_paths_conform_with_an_agent(case: Case, agent_server: ServerThread) -> None:
+    headers = {"X-Browser-Use-API-Key": agent_server.config.api_key}
+    response = case.call(base_url=agent_server.base_url, headers=headers)
+    try:
+        case.validate_response(
+            response,
+            checks=[
+                no_server_error,
+                known_status,
+                response_schema_conformance,
+                content_type_conformance,
+            ],
+        )
+    finally:
+        created = case.operation.definition.raw.get("operationId") == "createSession"
+        if created and response.status_code == 200:
+            stop = f"{agent_server.base_url}/sessions/{response.json()['id']}/stop"
+            httpx.post(stop, headers=headers, timeout=60).raise_for_status()
