@@ -129,7 +129,7 @@ def test_sessions_through_the_hosted_face(server: ServerThread) -> None:
 def test_creating_a_session_answers_as_the_seed_face_does(server: ServerThread) -> None:
     answer = call(server, "POST", "/sessions", json={"task": "find it", "keepAlive": True})
     assert answer.status_code == 501
-    assert "agent runner" in answer.json()["detail"]
+    assert "BU_CDP_AGENT_BASE_URL" in answer.json()["detail"]  # the seed face's own words
     assert call(server, "POST", "/sessions", json={"sessionId": "nope"}).status_code == 422
 
 
