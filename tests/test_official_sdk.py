@@ -132,9 +132,9 @@ def test_billing_and_sessions_through_the_sdk(sdk: BrowserUse, served: ServedPro
     assert account.total_credits_balance_usd <= 0  # no credit given; browsers have run
     sessions = sdk.sessions.list()
     assert sessions.sessions == [] and sessions.total == 0
-    # Creating one answers what the seed face answers: no agent runner here.
+    # Creating one answers what the seed face answers: no language model configured here.
     with pytest.raises(BrowserUseError) as refused:
-        # Creating one answers what the seed face answers: no language model configured here.
+        sdk.sessions.create("find the price")
     assert refused.value.status_code == 501
     assert "BU_CDP_AGENT_BASE_URL" in refused.value.message  # what to configure, by name
     seed = httpx.get(served.api_url + "/sessions", headers=served.headers).json()

@@ -124,6 +124,26 @@ def test_the_agent_clicks_and_extracts_a_typed_output(
     assert [m.model_extra["type"] for m in messages] == ["task", "step", "step", "step", "result"]  # type: ignore[index]
 
 
+def test_the_hosted_face_runs_the_same_agent(
+    agent_server: Callable[..., ServerThread], pages: PageServer
+) -> None:
+    """Sessions in the hosted dialect: camelCase words, the same runner and browser."""
+    with ScriptedLLM(shop_script(pages)) as llm:
+        server = agent_server(llm)
+        hosted = server.base_url.removesuffix("/api/v3") + "/hosted/api/v3"
+        with BrowserUse(base_url=hosted, api_key=server.config.api_key, dialect="hosted") as client:
+            price = client.sessions.run(
+                "Find the price of the blue kettle in the test shop",
+                output_schema=Price,
+                poll_interval=0.2,
+                timeout=120,
+            )
+            (session,) = client.sessions.list()
+    assert price == Price(product="Blue kettle", amount=42.5, currency="EUR")
+    assert session.status == SessionStatus.STOPPED
+    assert server.manager.active() == []
+
+
 def test_stream_gives_the_steps_and_keep_alive_takes_a_follow_up_task(
     agent_server: Callable[..., ServerThread],
     client_of: Callable[[ServerThread], BrowserUse],
