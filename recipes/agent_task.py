@@ -10,6 +10,7 @@ browsers, profiles, workspaces) works locally.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from pydantic import BaseModel
@@ -25,7 +26,11 @@ class Price(BaseModel):
 
 
 def main(argv: list[str]) -> int:
-    task = argv[1] if len(argv) > 1 else "Find the price of the Browser Use Pro plan."
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "task", nargs="?", default="Find the price of the Browser Use Pro plan.", help="in words"
+    )
+    task = parser.parse_args(argv[1:]).task
     with BrowserUse() as client:
         try:
             # Creates the session, polls with backoff until it ends, parses the output.

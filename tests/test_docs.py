@@ -14,17 +14,16 @@ earlier one wrote). An HTML comment on the line before a block says how it is ru
   a ``# NAME: message`` comment in the block must be exactly what Python printed.
 
 The examples visit https://example.com, and there is no internet here. So for this test only,
-Chromium is started through a wrapper (``BU_CDP_CHROMIUM``) that adds a host-resolver rule
-sending example.com (and app.example) to a local https server with a self-signed certificate,
-and ``--ignore-certificate-errors``. The docs keep their real URL, and the blocks run
-unchanged: nothing in them is rewritten.
+Chromium is started through a wrapper (``BU_CDP_CHROMIUM``, tests/support/example_com.py) that
+adds a host-resolver rule sending example.com (and app.example) to a local https server with a
+self-signed certificate, and ``--ignore-certificate-errors``. The docs keep their real URL, and
+the blocks run unchanged: nothing in them is rewritten.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,17 +32,14 @@ from pathlib import Path
 
 import pytest
 
-from bu_cdp.server.chromium import find_chromium
-from tests.support.pages import _Handler
-from tests.support.tls import TlsPageServer
+from tests.support.example_com import ExampleCom, chromium_reaching_example_com
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-CODE = {"python": "python", "sh": "sh", "console": "console"}
+CODE = ("python", "sh", "console")
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<code>.*?)^```\s*$", re.S | re.M)
 MARK = re.compile(r"<!--\s*docs:\s*(?P<mark>.*?)\s*-->\s*\n$")
 KNOWN_MARKS = re.compile(r"hosted|pytest|syntax only: .+|file [\w.]+|raises \w+")
-EXAMPLE_HOSTS = ("example.com", "app.example")
 
 
 @dataclass(frozen=True)
@@ -80,39 +76,23 @@ def blocks(document: Path) -> list[Block]:
 CODE_BLOCKS = [b for d in DOCUMENTS for b in blocks(d) if b.lang in CODE]
 
 
-class _ExampleHandler(_Handler):
-    def do_GET(self) -> None:  # every path is example.com's one page
-        self._send(200, "<!doctype html><title>Example Domain</title><h1>Example Domain</h1>")
-
-
 @pytest.fixture(scope="module")
-def example_com(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The port of a local https server standing in for example.com."""
-    with TlsPageServer(tmp_path_factory.mktemp("example-com")) as pages:
-        pages.RequestHandlerClass = _ExampleHandler
-        yield str(pages.server_address[1])
-
-
-@pytest.fixture(scope="module")
-def environment(tmp_path_factory: pytest.TempPathFactory, example_com: str) -> dict[str, str]:
+def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment of a reader with nothing configured: the embedded default, with the
-    package's commands on PATH, and Chromium reaching example.com at the local server."""
-    folder = tmp_path_factory.mktemp("chromium")
-    wrapper = folder / "chromium"
-    rules = ",".join(f"MAP {host} 127.0.0.1:{example_com}" for host in EXAMPLE_HOSTS)
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f"exec {shlex.quote(find_chromium())} --host-resolver-rules={shlex.quote(rules)} "
-        '--ignore-certificate-errors "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL")
-    }
-    env["BU_CDP_CHROMIUM"] = str(wrapper)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = ""  # as a reader's: the installed package, not this checkout's tests
-    return env
+    package's commands on PATH, and Chromium reaching example.com at a local server."""
+    with ExampleCom(tmp_path_factory.mktemp("example-com")) as example:
+        wrapper = chromium_reaching_example_com(
+            tmp_path_factory.mktemp("chromium"), example.server_address[1]
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("BROWSER_USE_API_KEY", "BU_CDP_BASE_URL")
+        }
+        env["BU_CDP_CHROMIUM"] = str(wrapper)
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["PYTHONPATH"] = ""  # as a reader's: the installed package, not this checkout's tests
+        yield env
 
 
 @pytest.fixture(scope="module")
