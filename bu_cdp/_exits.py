@@ -194,17 +194,18 @@ class _Owned:
     base_url: str
     api_key: str | None = field(repr=False)
     browser_id: str
+    dialect: str = "seed"  # how to say the stop there
 
 
 _owned: dict[tuple[str, str], _Owned] = {}
 _sweep_registered = False
 
 
-def track(base_url: str, api_key: str | None, browser_id: str) -> None:
+def track(base_url: str, api_key: str | None, browser_id: str, dialect: str = "seed") -> None:
     """This process is responsible for stopping this browser until ``untrack``."""
     global _sweep_registered
     with _lock:
-        _owned[(base_url, browser_id)] = _Owned(base_url, api_key, browser_id)
+        _owned[(base_url, browser_id)] = _Owned(base_url, api_key, browser_id, dialect)
         if not _sweep_registered:
             # Registered after the embedded server's own hook, so it runs first (LIFO).
             atexit.register(sweep)
@@ -227,7 +228,11 @@ def sweep() -> None:
         log.warning("stopping browser %s, left running at interpreter exit", item.browser_id)
         try:
             with BrowserUse(
-                base_url=item.base_url, api_key=item.api_key, timeout=10, max_retries=1
+                base_url=item.base_url,
+                api_key=item.api_key,
+                dialect=item.dialect,
+                timeout=10,
+                max_retries=1,
             ) as client:
                 client.browsers.stop(item.browser_id)
         except Exception as exc:
@@ -242,8 +247,10 @@ def sweep() -> None:
 def created(target: Target, browser_id: str) -> None:
     """Stopped at interpreter exit until it is stopped or kept, and written to the ledger, so
     `bu-cdp browsers stop --leaked` finds it if this process is killed."""
-    track(target.base_url, target.api_key, browser_id)
-    ledger.record_created(browser_id, target.base_url, embedded=target.embedded)
+    track(target.base_url, target.api_key, browser_id, target.dialect)
+    ledger.record_created(
+        browser_id, target.base_url, embedded=target.embedded, dialect=target.dialect
+    )
 
 
 def stopped(base_url: str, browser_id: str) -> None:

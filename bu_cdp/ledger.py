@@ -9,7 +9,8 @@ stop is written too. What is left open, made by a process that no longer runs, h
 
 One JSON object a line, appended under a file lock so concurrent programs do not interleave.
 It never holds an API key or a CDP address (the address carries the browser's token): only the
-API's base URL, the browser's id, and the creating process.
+API's base URL and dialect (so a hosted browser is stopped the hosted way), the browser's id,
+and the creating process.
 
 Where: ``BU_CDP_LEDGER`` (a file path, or ``off``), else ``$BU_CDP_HOME/browsers.jsonl``, else
 ``$XDG_STATE_HOME/bu-cdp/browsers.jsonl`` (``~/.local/state/bu-cdp/browsers.jsonl``).
@@ -30,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from bu_cdp.settings import dialect_of_url
 
 try:
     import fcntl
@@ -103,6 +106,7 @@ class Entry:
     owner: Owner
     created_at: str
     kept: bool = False  # left running on purpose (keep_alive=True)
+    dialect: str = "seed"  # how its API says a stop (settings.Dialect)
 
 
 class Ledger:
@@ -111,8 +115,12 @@ class Ledger:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def created(self, browser_id: str, base_url: str, *, embedded: bool) -> None:
-        entry = Entry(browser_id, base_url, embedded, Owner.current(), created_at=_now())
+    def created(
+        self, browser_id: str, base_url: str, *, embedded: bool, dialect: str = "seed"
+    ) -> None:
+        entry = Entry(
+            browser_id, base_url, embedded, Owner.current(), created_at=_now(), dialect=dialect
+        )
         self._append(_created_event(entry))
 
     def stopped(self, browser_id: str, base_url: str) -> None:
@@ -196,6 +204,8 @@ class Ledger:
                         str(event.get("host", "")),
                     ),
                     created_at=str(event.get("at", "")),
+                    # Lines written before dialects were recorded: the URL's own dialect.
+                    dialect=str(event.get("dialect") or dialect_of_url(key[0])),
                 )
             elif kind == "kept" and key in open_:
                 open_[key] = replace(open_[key], kept=True)
@@ -228,6 +238,7 @@ def _created_event(entry: Entry) -> dict[str, Any]:
         "pid_started": entry.owner.started,
         "host": entry.owner.host,
         "at": entry.created_at,
+        "dialect": entry.dialect,
     }
 
 
@@ -242,9 +253,11 @@ def _now() -> str:
 _warned = False
 
 
-def record_created(browser_id: str, base_url: str, *, embedded: bool = False) -> None:
+def record_created(
+    browser_id: str, base_url: str, *, embedded: bool = False, dialect: str = "seed"
+) -> None:
     """Write down a browser this process created (see ``_write``)."""
-    _write(lambda book: book.created(browser_id, base_url, embedded=embedded))
+    _write(lambda book: book.created(browser_id, base_url, embedded=embedded, dialect=dialect))
 
 
 def record_stopped(browser_id: str, base_url: str) -> None:
@@ -322,7 +335,7 @@ def stop_leaked(
     book = Ledger(path)
     target = base_url.rstrip("/") if base_url else None
     outcomes: list[Outcome] = []
-    by_server: dict[str, list[Entry]] = {}
+    by_server: dict[tuple[str, str], list[Entry]] = {}
     for entry in book.open_entries():
         server = entry.base_url.rstrip("/")
         alive = entry.owner.alive()
@@ -353,9 +366,9 @@ def stop_leaked(
                 )
             )
         else:
-            by_server.setdefault(server, []).append(entry)
-    for server, entries in by_server.items():
-        outcomes += _stop_on(server, entries, api_key, dry_run)
+            by_server.setdefault((server, entry.dialect), []).append(entry)
+    for (server, dialect), entries in by_server.items():
+        outcomes += _stop_on(server, dialect, entries, api_key, dry_run)
     if not dry_run:
         settled = [o.entry for o in outcomes if o.action in _SETTLED]
         if settled:
@@ -378,13 +391,15 @@ def _may_carry_key(base_url: str) -> bool:
 
 
 def _stop_on(
-    server: str, entries: list[Entry], api_key: str | None, dry_run: bool
+    server: str, dialect: str, entries: list[Entry], api_key: str | None, dry_run: bool
 ) -> list[Outcome]:
     from bu_cdp.client import BrowserUse
     from bu_cdp.errors import APIConnectionError, APIError, NotFoundError
 
     outcomes: list[Outcome] = []
-    with BrowserUse(base_url=server, api_key=api_key, timeout=10, max_retries=1) as client:
+    with BrowserUse(
+        base_url=server, api_key=api_key, dialect=dialect, timeout=10, max_retries=1
+    ) as client:
         for entry in entries:
             try:
                 status = str(client.browsers.get(entry.id).status)

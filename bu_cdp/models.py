@@ -5,7 +5,8 @@ before stays a plain string, and the hosted API's camelCase names (``cdpUrl``, `
 ``recordingUrl``, ``createdAt``) are accepted as aliases of the spec's names.
 
 Writing rule: a request body carries exactly the spec's field names, including its mix of
-``proxy_country_code`` and ``browserScreenWidth``; ``to_body()`` produces it.
+``proxy_country_code`` and ``browserScreenWidth``; ``to_body()`` produces it. The hosted
+dialect's bodies (camelCase) are the client's, in ``bu_cdp/client/_bodies.py``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class RequestModel(BaseModel):
 
 
 class SessionStatus(StrEnum):
+    CREATED = "created"  # hosted: the sandbox is starting
     RUNNING = "running"
     IDLE = "idle"
     STOPPED = "stopped"
@@ -80,6 +82,7 @@ class Session(ApiModel):
     output: Any = None
     live_url: str | None = _alias("live_url", "liveUrl")
     steps: list[dict[str, Any]] | None = None
+    recording_urls: list[str] | None = _alias("recording_urls", "recordingUrls")  # hosted
 
 
 class CustomProxy(RequestModel):
@@ -122,6 +125,8 @@ class Browser(ApiModel):
     live_url: str | None = _alias("live_url", "liveUrl")
     recording_url: str | None = _alias("recording_url", "recordingUrl")
     status: BrowserStatus | str | None = Field(default=None, union_mode="left_to_right")
+    # Hosted: False once it is known no recording will come (polling for one then stops).
+    recording_available: bool | None = _alias("recording_available", "recordingAvailable")
 
 
 class NameBody(RequestModel):
@@ -147,7 +152,14 @@ class WorkspaceFile(ApiModel):
 
     path: str | None = None
     size: int | None = None
-    modified_at: datetime | None = _alias("modified_at", "modifiedAt")
+    modified_at: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("modified_at", "modifiedAt", "lastModified")
+    )
+    url: str | None = None  # hosted, with include_urls: a short-lived download address
+
+
+class BrowserDownload(WorkspaceFile):
+    """A file a browser downloaded (hosted ``GET /browsers/{id}/downloads``)."""
 
 
 class WorkspaceSize(ApiModel):
@@ -156,6 +168,7 @@ class WorkspaceSize(ApiModel):
 
 class Recording(ApiModel):
     recording_url: str | None = _alias("recording_url", "recordingUrl")
+    recording_urls: list[str] | None = _alias("recording_urls", "recordingUrls")  # hosted
 
 
 class Usage(ApiModel):
@@ -164,6 +177,25 @@ class Usage(ApiModel):
 
 class Balance(ApiModel):
     balance: float | None = None
+
+
+class Account(ApiModel):
+    """Hosted ``GET /billing/account``: credits, plan and rate limit; every field kept."""
+
+    name: str | None = None
+    total_credits_balance_usd: float | None = _alias(
+        "total_credits_balance_usd", "totalCreditsBalanceUsd"
+    )
+    monthly_credits_balance_usd: float | None = _alias(
+        "monthly_credits_balance_usd", "monthlyCreditsBalanceUsd"
+    )
+    additional_credits_balance_usd: float | None = _alias(
+        "additional_credits_balance_usd", "additionalCreditsBalanceUsd"
+    )
+    rate_limit: int | None = _alias("rate_limit", "rateLimit")
+    plan_info: dict[str, Any] | None = _alias("plan_info", "planInfo")
+    is_free_tier: bool | None = _alias("is_free_tier", "isFreeTier")
+    project_id: str | None = _alias("project_id", "projectId")
 
 
 class Message(ApiModel):

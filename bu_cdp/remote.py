@@ -38,6 +38,7 @@ from bu_cdp.options import (
     Words,
     plan_browser,
 )
+from bu_cdp.settings import choose_dialect
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser as AsyncPwBrowser
@@ -188,7 +189,7 @@ class _BrowserLife:
                 f"browser {self.attach_to} is {self.record.status}: there is nothing to attach to"
             )
         if self.stop_attached and self.target is not None and self.id:
-            _exits.track(self.target.base_url, self.target.api_key, self.id)
+            _exits.track(self.target.base_url, self.target.api_key, self.id, self.target.dialect)
 
     def _connect(
         self, client: Any, browser_type: Any, on_disconnected: Callable[[Any], Any] | None
@@ -350,6 +351,9 @@ class _BrowserLife:
             except BuCdpError as exc:
                 log.warning("recording of browser %s: %s", self.record.id, exc)
                 return
+            if now.recording_available is False:  # hosted: it said none will come
+                log.warning("browser %s has no recording", self.record.id)
+                return
             if now.recording_url:
                 self.record = now
                 log.info(
@@ -445,12 +449,15 @@ class _Handle(Generic[C, P]):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
+        dialect: str | None = None,
         client: C | None = None,
         playwright: P | None = None,
         **options: Unpack[BrowserOptions],
     ) -> None:
         self._life = _BrowserLife(plan_browser(type(self).__name__, dict(options)))
-        self._base_url, self._api_key = base_url, api_key
+        if client is None:  # a bad dialect is an error here, before anything starts
+            choose_dialect(base_url or "", dialect)
+        self._base_url, self._api_key, self._dialect = base_url, api_key, dialect
         self._client = client
         self._playwright = playwright
         self._used = False
@@ -463,6 +470,7 @@ class _Handle(Generic[C, P]):
         stop: bool = False,
         base_url: str | None = None,
         api_key: str | None = None,
+        dialect: str | None = None,
         client: C | None = None,
         playwright: P | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
@@ -478,6 +486,7 @@ class _Handle(Generic[C, P]):
         handle = cls(
             base_url=base_url,
             api_key=api_key,
+            dialect=dialect,
             client=client,
             playwright=playwright,
             connect_timeout=connect_timeout,
@@ -567,7 +576,8 @@ class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
     ``create_profile``, ``profile_id``, ``proxy_country_code``, ``custom_proxy``,
     ``screen=(w, h)``, ``timeout`` (minutes), ``enable_recording``, ``recording_timeout``,
     ``keep_alive``, ``connect_timeout`` (seconds), ``reconnect``. Where browsers come from:
-    ``base_url``, ``api_key`` or a ready ``client``; pass ``playwright`` to share one
+    ``base_url``, ``api_key``, ``dialect`` (``seed``/``hosted``/``auto``) or a ready
+    ``client``; pass ``playwright`` to share one
     Playwright between browsers. ``RemoteBrowser.attach(...)`` joins a running browser.
     A handle is entered once.
     """
@@ -613,7 +623,9 @@ class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
                     from bu_cdp.client import BrowserUse
 
                     self._client = owned.enter_context(
-                        BrowserUse(base_url=self._base_url, api_key=self._api_key)
+                        BrowserUse(
+                            base_url=self._base_url, api_key=self._api_key, dialect=self._dialect
+                        )
                     )
                 if self._playwright is None:
                     self._playwright = owned.enter_context(_thread_playwright())
@@ -698,7 +710,9 @@ class AsyncRemoteBrowser(_Handle["AsyncBrowserUse", "AsyncPlaywright"]):
                     from bu_cdp.client import AsyncBrowserUse
 
                     self._client = await owned.enter_async_context(
-                        AsyncBrowserUse(base_url=self._base_url, api_key=self._api_key)
+                        AsyncBrowserUse(
+                            base_url=self._base_url, api_key=self._api_key, dialect=self._dialect
+                        )
                     )
                 if self._playwright is None:
                     from playwright.async_api import async_playwright
@@ -733,6 +747,7 @@ def remote_browser(
     *,
     base_url: str | None = None,
     api_key: str | None = None,
+    dialect: str | None = None,
     client: BrowserUse | None = None,
     playwright: Playwright | None = None,
     **options: Unpack[BrowserOptions],
@@ -744,7 +759,12 @@ def remote_browser(
     """
     _no_reconnect("remote_browser", options)
     handle = RemoteBrowser(
-        base_url=base_url, api_key=api_key, client=client, playwright=playwright, **options
+        base_url=base_url,
+        api_key=api_key,
+        dialect=dialect,
+        client=client,
+        playwright=playwright,
+        **options,
     )
     return _page_of(handle)
 
@@ -771,6 +791,7 @@ def async_remote_browser(
     *,
     base_url: str | None = None,
     api_key: str | None = None,
+    dialect: str | None = None,
     client: AsyncBrowserUse | None = None,
     playwright: AsyncPlaywright | None = None,
     **options: Unpack[BrowserOptions],
@@ -778,7 +799,12 @@ def async_remote_browser(
     """``async with async_remote_browser() as page:`` — the async twin of remote_browser()."""
     _no_reconnect("async_remote_browser", options)
     handle = AsyncRemoteBrowser(
-        base_url=base_url, api_key=api_key, client=client, playwright=playwright, **options
+        base_url=base_url,
+        api_key=api_key,
+        dialect=dialect,
+        client=client,
+        playwright=playwright,
+        **options,
     )
     return _async_page_of(handle)
 

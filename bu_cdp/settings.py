@@ -4,12 +4,17 @@
 2. ``BROWSER_USE_API_KEY`` (selects the hosted API) and ``BU_CDP_BASE_URL`` (any compatible
    server, for example ``bu-cdp serve`` on another machine);
 3. neither given: the embedded local server, started in-process on 127.0.0.1 with a random key.
+
+Each target speaks a *dialect* of v3 (``docs/dialects.md``): ``hosted`` for Browser Use's own
+hosts (``*.browser-use.com``), ``seed`` for any other URL (a bu-cdp server's ``/api/v3``).
+``dialect=`` or ``BU_CDP_API_DIALECT`` (``seed``, ``hosted``, ``auto``) choose otherwise.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 from bu_cdp.errors import ConfigurationError, NotFoundError
@@ -18,6 +23,14 @@ HOSTED_BASE_URL = "https://api.browser-use.com/api/v3"
 API_KEY_ENV = "BROWSER_USE_API_KEY"
 BASE_URL_ENV = "BU_CDP_BASE_URL"
 API_KEY_HEADER = "X-Browser-Use-API-Key"
+DIALECT_ENV = "BU_CDP_API_DIALECT"
+HOSTED_DOMAIN = "browser-use.com"
+# Where a bu-cdp server answers each dialect (the server's API_PREFIX and hosted PREFIX).
+LOCAL_SEED_PATH = "/api/v3"
+LOCAL_HOSTED_PATH = "/hosted/api/v3"
+
+Dialect = Literal["seed", "hosted"]
+DIALECTS: tuple[Dialect, ...] = ("seed", "hosted")
 
 
 @dataclass(frozen=True)
@@ -27,19 +40,45 @@ class Target:
     base_url: str
     api_key: str | None = field(repr=False)
     embedded: bool = False
+    dialect: Dialect = "seed"
 
 
-def configured_target(api_key: str | None = None, base_url: str | None = None) -> Target | None:
+def dialect_of_url(base_url: str) -> Dialect:
+    """The dialect ``auto`` picks: hosted for Browser Use's own hosts, seed for any other."""
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+    hosted = host == HOSTED_DOMAIN or host.endswith("." + HOSTED_DOMAIN)
+    return "hosted" if hosted else "seed"
+
+
+def choose_dialect(base_url: str, dialect: str | None = None) -> Dialect:
+    """``dialect`` (argument), else ``BU_CDP_API_DIALECT``, else ``auto``; a bad value is a
+    ValueError naming where it came from."""
+    source, raw = "dialect=", dialect
+    if raw is None:
+        source, raw = DIALECT_ENV, os.environ.get(DIALECT_ENV) or None
+    value = (raw or "auto").strip().lower()
+    if value == "auto":
+        return dialect_of_url(base_url)
+    if value not in DIALECTS:
+        raise ValueError(f"{source} must be seed, hosted or auto, got {raw!r}")
+    return "hosted" if value == "hosted" else "seed"
+
+
+def configured_target(
+    api_key: str | None = None, base_url: str | None = None, dialect: str | None = None
+) -> Target | None:
     """The API that arguments and environment choose (1 and 2 above), or None when they choose
     none. Starts nothing."""
     api_key = api_key or os.environ.get(API_KEY_ENV) or None
     named = "base_url" if base_url else BASE_URL_ENV
     base_url = base_url or os.environ.get(BASE_URL_ENV) or None
     if api_key is None and base_url is None:
+        choose_dialect("", dialect)  # a bad value is an error here too
         return None
     if base_url is not None:
         check_base_url(base_url, named)
-    return Target((base_url or HOSTED_BASE_URL).rstrip("/"), api_key)
+    url = (base_url or HOSTED_BASE_URL).rstrip("/")
+    return Target(url, api_key, dialect=choose_dialect(url, dialect))
 
 
 def check_base_url(url: str, named: str) -> None:
@@ -52,14 +91,20 @@ def check_base_url(url: str, named: str) -> None:
         )
 
 
-def resolve_target(api_key: str | None = None, base_url: str | None = None) -> Target:
+def resolve_target(
+    api_key: str | None = None, base_url: str | None = None, dialect: str | None = None
+) -> Target:
     """The API to use: the configured one, else the embedded local server (started here)."""
-    target = configured_target(api_key, base_url)
+    target = configured_target(api_key, base_url, dialect)
     if target is None:
         from bu_cdp.embedded import embedded_server  # starts the local server on first use
 
         server = embedded_server()
-        return Target(server.base_url, server.config.api_key, embedded=True)
+        chosen = choose_dialect(server.base_url, dialect)
+        url = server.base_url
+        if chosen == "hosted":  # the same server's hosted face
+            url = url.removesuffix(LOCAL_SEED_PATH) + LOCAL_HOSTED_PATH
+        return Target(url, server.config.api_key, embedded=True, dialect=chosen)
     return target
 
 

@@ -20,7 +20,8 @@ import pytest
 from bu_cdp.options import minutes_from_text, screen_from_text
 from bu_cdp.options import plan_browser as check_browser_options
 
-WHERE_FROM = frozenset({"base_url", "api_key", "client"})  # options naming their own server
+# Options naming their own server (and how to speak to it).
+WHERE_FROM = frozenset({"base_url", "api_key", "dialect", "client"})
 
 
 def _switch(raw: str) -> bool:
@@ -55,6 +56,8 @@ class Option:
 
 OPTIONS = (
     Option("base_url", "API base URL (default: hosted API with a key, else embedded)", "URL"),
+    Option("api_dialect", "the API's dialect (auto: hosted for Browser Use's hosts, else seed)",
+           parse=str.lower, default="auto", choices=("auto", "seed", "hosted")),
     Option("profile", "profile id or name for every browser (cookies and storage kept)",
            "ID|NAME", browser_option="profile"),
     Option("proxy_country", "proxy country code for every browser, for example 'us'", "CODE",
@@ -81,6 +84,7 @@ class Settings:
     """The options that are the plugin's own, and the browser options of every test."""
 
     base_url: str | None
+    api_dialect: str
     scope: str
     output: Path
     screenshot: str

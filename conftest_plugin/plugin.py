@@ -185,7 +185,8 @@ def bu_client(pytestconfig: pytest.Config) -> Iterator[BrowserUse]:
     """The API client of the session (base URL from the options, key from the environment)."""
     from bu_cdp.client import BrowserUse
 
-    with BrowserUse(base_url=pytestconfig.stash[SETTINGS].base_url) as client:
+    settings = pytestconfig.stash[SETTINGS]
+    with BrowserUse(base_url=settings.base_url, dialect=settings.api_dialect) as client:
         yield client
 
 
@@ -295,7 +296,8 @@ async def async_remote_browser_handle(
 
     settings = request.config.stash[SETTINGS]
     options = options_for(request.node, remote_browser_options)
-    remote = AsyncRemoteBrowser(**server_of(options, base_url=settings.base_url), **options)
+    where = server_of(options, base_url=settings.base_url, dialect=settings.api_dialect)
+    remote = AsyncRemoteBrowser(**where, **options)
     await remote.__aenter__()
     try:
         handle = _new_handle(request, remote, options, loop=asyncio.get_running_loop())

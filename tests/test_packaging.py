@@ -13,6 +13,8 @@ SPEC_NAME = "shared/spec/browser-use-cloud-v3.openapi.yaml"
 # The shared spec's SHA-256, recorded when it was copied: a clone of this repository alone has
 # no ../shared to compare with, and the copy must not drift there either.
 SHARED_SPEC_SHA256 = "ba6467649286c4a44c8d9cdcea8995866a908afa6813d6bbcec2cbc1d89062fc"
+HOSTED_SPEC_NAME = "shared/spec/browser-use-cloud-v3.hosted.openapi.json"
+HOSTED_SPEC_SHA256 = "8cef17a3572aba19a16e0a90e1a370f6e98bedd5a6e6291c93c9a7ab39d54757"
 
 
 def test_import_does_not_pull_in_playwright_or_the_server() -> None:
@@ -43,6 +45,18 @@ def test_shipped_spec_is_the_shared_one_unchanged() -> None:
         shared = folder / SPEC_NAME
         if shared.is_file():
             assert shipped == shared.read_bytes(), f"bu_cdp/openapi.yaml differs from {shared}"
+
+
+def test_shipped_hosted_spec_is_the_shared_one_unchanged() -> None:
+    """The hosted dialect's document, as Browser Use publishes it (docs/dialects.md)."""
+    shipped = resources.files("bu_cdp").joinpath("openapi.hosted.json").read_bytes()
+    assert hashlib.sha256(shipped).hexdigest() == HOSTED_SPEC_SHA256
+    for folder in Path(__file__).resolve().parents:
+        shared = folder / HOSTED_SPEC_NAME
+        if shared.is_file():
+            assert shipped == shared.read_bytes(), (
+                f"bu_cdp/openapi.hosted.json differs from {shared}"
+            )
 
 
 def test_entry_points() -> None:
@@ -77,6 +91,7 @@ def test_the_wheel_holds_every_module_and_the_data_files(tmp_path: Path) -> None
         str(path.relative_to(root))
         for package in ("bu_cdp", "conftest_plugin")
         for path in (root / package).rglob("*")
-        if path.suffix in (".py", ".yaml", ".html", ".typed") and "__pycache__" not in path.parts
+        if path.suffix in (".py", ".yaml", ".json", ".html", ".typed")
+        and "__pycache__" not in path.parts
     }
     assert sources <= names, sorted(sources - names)

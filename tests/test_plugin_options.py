@@ -24,6 +24,7 @@ from conftest_plugin.plugin import SETTINGS
 # Two good raw values per option, and what each becomes.
 FIRST: dict[str, tuple[str, Any]] = {
     "base_url": ("http://first.example/api/v3", "http://first.example/api/v3"),
+    "api_dialect": ("Hosted", "hosted"),
     "profile": ("profile-1", "profile-1"),
     "proxy_country": ("de", "de"),
     "screen": ("1024x768", (1024, 768)),
@@ -36,6 +37,7 @@ FIRST: dict[str, tuple[str, Any]] = {
 }
 SECOND: dict[str, tuple[str, Any]] = {
     "base_url": ("http://second.example/api/v3", "http://second.example/api/v3"),
+    "api_dialect": ("seed", "seed"),
     "profile": ("profile-2", "profile-2"),
     "proxy_country": ("fr", "fr"),
     "screen": ("800x600", (800, 600)),
@@ -114,6 +116,7 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
         "off",
     )
     assert settings.output == pytester.path / "test-results"
+    assert settings.api_dialect == "auto"
 
 
 @pytest.mark.parametrize(
@@ -132,6 +135,7 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
         ("env", "scope", "class", "BU_CDP_SCOPE = 'class': expected one of function, module, "),
         ("cli", "tracing", "always", "--bu-tracing = 'always': expected one of on, off, retain"),
         ("env", "recording", "maybe", "BU_CDP_RECORDING = 'maybe': expected on or off"),
+        ("ini", "api_dialect", "v2", "bu_api_dialect = 'v2': expected one of auto, seed, hosted"),
     ],
 )
 def test_a_bad_value_is_a_usage_error_naming_where_it_came_from(

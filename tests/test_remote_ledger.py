@@ -91,6 +91,7 @@ def test_it_keeps_open_browsers_and_never_a_secret(ledger_file: Path) -> None:
         "pid_started",
         "host",
         "at",
+        "dialect",
     }
 
 

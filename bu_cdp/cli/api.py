@@ -1,7 +1,8 @@
 """``bu-cdp browsers|profiles|workspaces|billing ...``: the v3 API from the shell.
 
 Each command is a thin function over ``BrowserUse``: parse, call, print. The API key comes from
-``BROWSER_USE_API_KEY`` only, never from the command line (other local users can read that).
+``BROWSER_USE_API_KEY`` only, never from the command line (other local users can read that);
+the dialect from ``BU_CDP_API_DIALECT`` (auto by default: hosted for Browser Use's hosts).
 """
 
 from __future__ import annotations
@@ -350,6 +351,19 @@ def _billing_balance(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _billing_account(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        out.record(client.billing.account())
+    return 0
+
+
+def _workspaces_delete_file(args: argparse.Namespace, out: Output) -> int:
+    with client_for(args) as client:
+        client.workspaces.delete_file(args.id, args.path)
+    out.message(f"deleted {args.path} from workspace {args.id}", deleted=args.path)
+    return 0
+
+
 # -- the parsers ----------------------------------------------------------------------------
 
 
@@ -414,7 +428,10 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     download.add_argument("dest", nargs="?", help="file, or folder ending in / (default: here)")
     command(workspaces, "size", _workspaces_size, "total bytes of a workspace's files", "id")
+    command(workspaces, "delete-file", _workspaces_delete_file, "delete one file (hosted)",
+            "id", "path")  # fmt: skip
 
     billing = group("billing", "usage and balance")
     command(billing, "usage", _billing_usage, "browser minutes, browsers, sessions and cost")
     command(billing, "balance", _billing_balance, "credit left")
+    command(billing, "account", _billing_account, "credits, plan and rate limit (hosted)")

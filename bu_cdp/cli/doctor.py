@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import subprocess
 import tempfile
@@ -21,7 +22,14 @@ from bu_cdp import __version__
 from bu_cdp.cli.output import Output
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import APIConnectionError, APIError, AuthenticationError, ConfigurationError
-from bu_cdp.settings import API_KEY_ENV, BASE_URL_ENV, configured_target, missing_api_path
+from bu_cdp.settings import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DIALECT_ENV,
+    Target,
+    configured_target,
+    missing_api_path,
+)
 
 
 @dataclass
@@ -82,11 +90,25 @@ def _chromium_starts(path: str) -> Check:
     return Check("chromium starts", True, f"headless, DevTools up in {elapsed:.2f}s")
 
 
+def _dialect(target: Target) -> str:
+    """Which dialect the target speaks, and why (docs/dialects.md)."""
+    chosen = os.environ.get(DIALECT_ENV, "").strip().lower()
+    if chosen in ("seed", "hosted"):
+        why = f"set by {DIALECT_ENV}"
+    elif target.dialect == "hosted":
+        why = "auto: a Browser Use host"
+    else:
+        why = "auto: not a Browser Use host"
+    return f"the {target.dialect} dialect ({why})"
+
+
 def _api(base_url: str | None) -> Check:
     try:
         target = configured_target(base_url=base_url)
     except ConfigurationError as exc:
         return Check("api", False, str(exc), f"set {BASE_URL_ENV} to the API's address")
+    except ValueError as exc:
+        return Check("api", False, str(exc), f"set {DIALECT_ENV} to seed, hosted or auto")
     if target is None:
         return Check(
             "api",
@@ -95,7 +117,9 @@ def _api(base_url: str | None) -> Check:
         )
     url = target.base_url
     try:
-        with BrowserUse(base_url=url, api_key=target.api_key, timeout=15, max_retries=0) as client:
+        with BrowserUse(
+            base_url=url, api_key=target.api_key, dialect=target.dialect, timeout=15, max_retries=0
+        ) as client:
             client.billing.balance()
     except AuthenticationError as exc:
         what = "was refused" if target.api_key else "is needed"
@@ -109,8 +133,9 @@ def _api(base_url: str | None) -> Check:
         if hint:
             found, fix = hint.split("; ", 1)
             return Check("api", False, found, fix)
-        return Check("api", False, f"{url} answers {exc}", "check the server")
-    return Check("api", True, f"{url} reachable, key accepted")
+        fix = f"check the server, or {DIALECT_ENV} (it speaks {_dialect(target)})"
+        return Check("api", False, f"{url} answers {exc}", fix)
+    return Check("api", True, f"{url} reachable, key accepted, speaking {_dialect(target)}")
 
 
 def _data_folder() -> Check:

@@ -63,7 +63,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _say_serving(base_url: str) -> None:
+    from bu_cdp.server.app import API_PREFIX
+    from bu_cdp.server.routes.hosted import PREFIX
+
     print(f"bu-cdp: serving the v3 API at {base_url}", file=sys.stderr, flush=True)
+    hosted = base_url.removesuffix(API_PREFIX) + PREFIX
+    print(
+        f"bu-cdp: serving the hosted dialect (official SDK) at {hosted}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _proxies(args: argparse.Namespace) -> dict[str, str]:
@@ -134,7 +143,8 @@ def add_parser(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the local API server with real Chromium",
-        description="Serve the Browser Use v3 API at http://HOST:PORT/api/v3, with real "
+        description="Serve the Browser Use v3 API at http://HOST:PORT/api/v3 (and its hosted "
+        "dialect, for the official SDK, at http://HOST:PORT/hosted/api/v3), with real "
         "Chromium for every browser. Ctrl-C or SIGTERM stops it and every browser it started.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")

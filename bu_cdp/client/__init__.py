@@ -8,11 +8,12 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from bu_cdp import __version__
+from bu_cdp.client._base import CREATE_TIMEOUT
 from bu_cdp.client._flow import RetryPolicy
 from bu_cdp.client._io import AsyncIO, SyncIO
-from bu_cdp.client._resources import CREATE_TIMEOUT, Billing, Browsers, Profiles, Workspaces
+from bu_cdp.client._resources import Billing, Browsers, Profiles, Workspaces
 from bu_cdp.client._sessions import Sessions
-from bu_cdp.settings import API_KEY_HEADER, Target, resolve_target
+from bu_cdp.settings import API_KEY_HEADER, Dialect, Target, resolve_target
 
 __all__ = ["CREATE_TIMEOUT", "DEFAULT_TIMEOUT", "AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
 
@@ -39,18 +40,24 @@ class _ClientFace(Generic[D]):
     billing: Billing[D]
 
     def _mount(self, io: D) -> None:
-        self.sessions = Sessions(io)
-        self.browsers = Browsers(io)
-        self.workspaces = Workspaces(io)
-        self.profiles = Profiles(io)
-        self.billing = Billing(io)
+        dialect = self.target.dialect
+        self.sessions = Sessions(io, dialect)
+        self.browsers = Browsers(io, dialect)
+        self.workspaces = Workspaces(io, dialect)
+        self.profiles = Profiles(io, dialect)
+        self.billing = Billing(io, dialect)
 
     @property
     def base_url(self) -> str:
         return self.target.base_url
 
+    @property
+    def dialect(self) -> Dialect:
+        """``seed`` or ``hosted``: how this client says its calls (docs/dialects.md)."""
+        return self.target.dialect
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, dialect={self.dialect!r})"
 
 
 class BrowserUse(_ClientFace[SyncIO]):
@@ -58,6 +65,8 @@ class BrowserUse(_ClientFace[SyncIO]):
 
     ``api_key`` falls back to ``BROWSER_USE_API_KEY``, ``base_url`` to ``BU_CDP_BASE_URL`` and
     then to the hosted API; with neither key nor URL anywhere, the embedded local server is used.
+    ``dialect`` (``"seed"``, ``"hosted"``, ``"auto"``; default ``BU_CDP_API_DIALECT``, else
+    auto: hosted for ``*.browser-use.com``, seed elsewhere) is how calls are said.
     ``timeout`` (seconds) applies to each attempt of every request, except that creates
     (browsers, sessions) wait at least ``CREATE_TIMEOUT`` (120 s) for their answer: a server
     may queue a create and then launch a browser, and a create given up on may still make a
@@ -73,8 +82,9 @@ class BrowserUse(_ClientFace[SyncIO]):
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         transport: httpx.BaseTransport | None = None,
+        dialect: str | None = None,
     ) -> None:
-        self.target = resolve_target(api_key, base_url)
+        self.target = resolve_target(api_key, base_url, dialect)
         self._http = httpx.Client(transport=transport, **_client_options(self.target, timeout))
         self._mount(SyncIO(self._http, RetryPolicy(max_retries=max_retries)))
 
@@ -104,8 +114,9 @@ class AsyncBrowserUse(_ClientFace[AsyncIO]):
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
+        dialect: str | None = None,
     ) -> None:
-        self.target = resolve_target(api_key, base_url)
+        self.target = resolve_target(api_key, base_url, dialect)
         self._http = httpx.AsyncClient(transport=transport, **_client_options(self.target, timeout))
         self._mount(AsyncIO(self._http, RetryPolicy(max_retries=max_retries)))
 

@@ -13,7 +13,7 @@ import email.utils
 import itertools
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeAlias, TypeVar
@@ -22,22 +22,34 @@ import httpx
 
 from bu_cdp import errors
 from bu_cdp._effects import Call, Pause, Procedure
+from bu_cdp.settings import API_KEY_HEADER
 
 T = TypeVar("T")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+CHUNK = 64 * 1024  # bytes read from an upload's file at a time
 
 
 @dataclass
 class Upload:
-    """A file to send as one multipart field, streamed from ``stream``."""
+    """A file to send, streamed from ``stream``: as one multipart field, or (``size`` given)
+    as the whole body of the request, ``size`` bytes long."""
 
     field_name: str
     filename: str
     stream: IO[bytes]
     content_type: str = "application/octet-stream"
     start: int = 0  # where a retry rewinds to
+    size: int | None = None  # the raw body's length (a presigned PUT)
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.stream.read(CHUNK):
+            yield chunk
+
+    async def async_chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks():
+            yield chunk
 
 
 @dataclass
@@ -57,6 +69,10 @@ class ApiRequest:
     # Told the bytes of the download so far, after each chunk (for progress displays).
     on_progress: Callable[[int], None] | None = None
     idempotent: bool = False  # safe to repeat though not GET/PUT/DELETE (a stop, say)
+    # An absolute address somewhere else (a presigned URL): the API key is not sent there.
+    external: bool = False
+    # Error statuses the operation's document gives another meaning: status -> (class, field).
+    errors: Mapping[int, tuple[type[errors.APIError], str | None]] | None = None
 
     @property
     def retry_method(self) -> str:
@@ -65,21 +81,42 @@ class ApiRequest:
 
     def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         files = None
+        content: Any = None
+        headers: dict[str, str] = {}
         if self.upload is not None:
             up = self.upload
             up.stream.seek(up.start)
-            files = {up.field_name: (up.filename, up.stream, up.content_type)}
+            if up.size is None:
+                files = {up.field_name: (up.filename, up.stream, up.content_type)}
+            else:  # the bytes are the body, streamed from the file, never read whole
+                async_client = isinstance(http, httpx.AsyncClient)
+                content = up.async_chunks() if async_client else up.chunks()
+                headers = {"Content-Type": up.content_type, "Content-Length": str(up.size)}
         params = {k: v for k, v in (self.params or {}).items() if v is not None}
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if self.timeout is not None:
             timeout = self.timeout
         elif self.at_least is not None:
             timeout = _at_least(http.timeout, self.at_least)
-        return http.build_request(
-            self.method, self.path, params=params, json=self.json, files=files, timeout=timeout
+        # A presigned address is absolute, or absolute-path on the API's host.
+        url = http.base_url.join(self.path) if self.external else self.path
+        request = http.build_request(
+            self.method,
+            url,
+            params=params or None,  # none: a presigned URL keeps its own query
+            json=self.json,
+            files=files,
+            content=content,
+            headers=headers,
+            timeout=timeout,
         )
+        if self.external:
+            request.headers.pop(API_KEY_HEADER, None)
+        return request
 
     def describe(self) -> str:
+        if self.external:  # a presigned URL carries its signature: show only where it goes
+            return f"{self.method} {self.path.split('?', 1)[0]}"
         return f"{self.method} {self.path}"
 
 
@@ -205,6 +242,9 @@ def api_error(request: ApiRequest, response: httpx.Response) -> errors.APIError:
     message = f"{request.describe()}: {message or response.reason_phrase or 'error'}"
     status = response.status_code
     cls = errors.error_class_for(status)
+    if request.errors and status in request.errors:
+        cls, field_name = request.errors[status]
+        fields = fields or ([field_name] if field_name else [])
     if cls is errors.UnprocessableEntityError:
         return errors.UnprocessableEntityError(
             message, status_code=status, body=body, fields=fields
@@ -228,6 +268,8 @@ def _message_of(body: Any) -> tuple[str, list[str]]:
     """The human message of an error body, and the fields it names (422)."""
     if not isinstance(body, dict):
         return (str(body)[:500] if body else ""), []
+    if "loc" in body and "msg" in body:  # one validation error, as the hosted 422 of a create
+        body = {"detail": [body]}
     detail = body.get("detail", body.get("message", body.get("error")))
     if isinstance(detail, list):
         fields: list[str] = []

@@ -1,210 +1,32 @@
 """One definition per operation of the v3 API, shared by ``BrowserUse`` and ``AsyncBrowserUse``.
 
-Each method is written once as a flow (see ``_flow.py``). The ``endpoint`` descriptor turns
-it into a plain method on a sync client and a coroutine method on an async one, and keeps
-both precisely typed. Agent sessions, with their helpers, are in ``_sessions.py``.
+Each method is written once as a flow (see ``_flow.py``) and names its operation; how that
+operation is said in the client's dialect is in ``_dialect.py``. The ``endpoint`` descriptor
+(``_base.py``) makes a flow a plain method on a sync client and a coroutine on an async one.
+Agent sessions, with their helpers, are in ``_sessions.py``.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import mimetypes
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
-from urllib.parse import quote
+from typing import IO, Any, Generic, TypeVar
 
-import httpx
-from pydantic import BaseModel, ValidationError
-
-from bu_cdp import models
-from bu_cdp._effects import iterate_async, iterate_sync, run_async, run_sync
+from bu_cdp import errors, models
+from bu_cdp.client._base import (
+    CREATE_TIMEOUT,
+    D,
+    Resource,
+    endpoint,
+)
 from bu_cdp.client._flow import ApiRequest, Flow, Upload, send
-from bu_cdp.client._io import AsyncIO, SyncIO
-
-P = ParamSpec("P")
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
-R = TypeVar("R", bound="models.RequestModel")
-D = TypeVar("D", SyncIO, AsyncIO)
 
 FileInput = str | os.PathLike[str] | bytes | IO[bytes]
-
-# Seconds a create waits for its answer at least, whatever the client's ``timeout``: a server
-# may queue it for a free slot (10 s on the local server) and then launch a browser (up to
-# 30 s). A create that times out on the client may still make a browser, which nobody would
-# then stop; so it waits. ``request_timeout=`` chooses otherwise for one call.
-CREATE_TIMEOUT = 120.0
-
-
-class Resource(Generic[D]):
-    def __init__(self, io: D) -> None:
-        self._io: D = io
-
-    def _fetch(
-        self,
-        model: type[M],
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        timeout: float | None = None,
-        idempotent: bool = False,
-        at_least: float | None = None,
-    ) -> Flow[M]:
-        request = ApiRequest(
-            method,
-            path,
-            params=params,
-            json=json,
-            timeout=timeout,
-            idempotent=idempotent,
-            at_least=at_least,
-        )
-        response = yield from send(self._io, request)
-        return model.model_validate(_json_or_empty(response))
-
-    def _fetch_list(
-        self,
-        model: type[M],
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> Flow[builtins.list[M]]:
-        request = ApiRequest("GET", path, params=params, timeout=timeout)
-        response = yield from send(self._io, request)
-        return [model.model_validate(item) for item in _items(response.json(), path)]
-
-    def _delete(self, path: str, *, timeout: float | None = None) -> Flow[None]:
-        yield from send(self._io, ApiRequest("DELETE", path, timeout=timeout))
-
-
-def _items(body: Any, path: str) -> builtins.list[Any]:
-    """A list answer: a JSON array, as the spec has it, or read tolerantly, an object with one
-    array field, as a paged list comes (``{"files": [...], "nextCursor": ..., "hasMore": ...}``:
-    this page's items)."""
-    if isinstance(body, list):
-        return body
-    arrays = (
-        [value for value in body.values() if isinstance(value, list)]
-        if isinstance(body, dict)
-        else []
-    )
-    if len(arrays) != 1:
-        raise ValueError(f"GET {path}: expected a list of items, got {type(body).__name__}")
-    return arrays[0]
-
-
-class endpoint(Generic[P, T]):
-    """A flow-returning method that becomes sync or async with the client it lives on."""
-
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[T]]) -> None:
-        self._flow = flow
-        functools.update_wrapper(self, flow)  # type: ignore[arg-type]
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> endpoint[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[AsyncIO], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
-        flow = self._flow
-        run = run_async if isinstance(obj._io, AsyncIO) else run_sync
-
-        @functools.wraps(flow)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return run(flow(obj, *args, **kwargs))
-
-        return call
-
-
-class iterator_endpoint(Generic[P, T]):
-    """A flow that yields items: an Iterator on a sync client, an AsyncIterator on an async one."""
-
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[None]]) -> None:
-        self._flow = flow
-        functools.update_wrapper(self, flow)  # type: ignore[arg-type]
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> iterator_endpoint[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
-    @overload
-    def __get__(
-        self, obj: Resource[AsyncIO], owner: type[Any]
-    ) -> Callable[P, AsyncIterator[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
-        flow = self._flow
-        iterate = iterate_async if isinstance(obj._io, AsyncIO) else iterate_sync
-
-        @functools.wraps(flow)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return iterate(flow(obj, *args, **kwargs))
-
-        return call
-
-
-def emitting(
-    item: type[T],
-) -> Callable[[Callable[Concatenate[Any, P], Flow[None]]], iterator_endpoint[P, T]]:
-    """``@emitting(models.Session)``: an ``iterator_endpoint`` whose items are ``item``."""
-
-    def wrap(flow: Callable[Concatenate[Any, P], Flow[None]]) -> iterator_endpoint[P, T]:
-        return iterator_endpoint(flow)
-
-    return wrap
-
-
-def build_body(model: type[R], operation: str, fields: dict[str, Any]) -> R:
-    """Validate keyword fields into a request model; an unknown keyword is a TypeError."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
-        if unknown:
-            raise TypeError(
-                f"{operation}() got unexpected keyword argument(s): {', '.join(unknown)}"
-            ) from None
-        raise ValueError(f"{operation}(): {_summarize(exc)}") from None
-
-
-def _summarize(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-    )
-
-
-def _segment(value: str, what: str) -> str:
-    """One path segment, escaped, so an id can never change the path it is put in."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return quote(value, safe="")
-
-
-def _file_path(path: str) -> str:
-    """A workspace path in a URL, each segment escaped, so it reaches the server as given.
-
-    ``.`` and ``..`` segments are escaped too: a URL library would resolve them away, and the
-    server is the one to refuse them, naming the problem.
-    """
-    if not isinstance(path, str) or not path:
-        raise ValueError(f"path must be a non-empty string, got {path!r}")
-    segments = [quote(part, safe="") for part in path.split("/")]
-    return "/".join(s.replace(".", "%2E") if s in (".", "..") else s for s in segments)
-
-
-def _json_or_empty(response: httpx.Response) -> Any:
-    return response.json() if response.content else {}
+N = TypeVar("N", models.Workspace, models.Profile)
 
 
 class Browsers(Resource[D]):
@@ -214,18 +36,18 @@ class Browsers(Resource[D]):
     ) -> Flow[models.Browser]:
         """Create a raw CDP browser.
 
-        Fields are the spec's (``proxy_country_code``, ``custom_proxy``, ``profile_id``,
-        ``enable_recording``, ``timeout`` in minutes, ``browserScreenWidth``,
-        ``browserScreenHeight``); the screen fields may also be given in snake_case. Without
-        ``request_timeout`` it waits at least ``CREATE_TIMEOUT`` seconds for the answer.
+        Fields (Python names; the dialect's spelling goes on the wire): ``proxy_country_code``,
+        ``custom_proxy``, ``profile_id``, ``enable_recording``, ``timeout`` in minutes,
+        ``browser_screen_width``, ``browser_screen_height`` (or ``browserScreenWidth``/
+        ``browserScreenHeight``); hosted also ``allow_resizing``. The hosted API gives a
+        browser a US proxy unless told otherwise: ``proxy_country_code=None`` sends ``null``,
+        no proxy. Without ``request_timeout`` it waits at least ``CREATE_TIMEOUT`` seconds.
         """
-        body = build_body(models.BrowserCreate, "browsers.create", fields)
         return (
             yield from self._fetch(
                 models.Browser,
-                "POST",
-                "/browsers",
-                json=body.to_body(),
+                "browsers.create",
+                fields=fields,
                 timeout=request_timeout,
                 at_least=CREATE_TIMEOUT,
             )
@@ -233,62 +55,122 @@ class Browsers(Resource[D]):
 
     @endpoint
     def get(self, browser_id: str, *, request_timeout: float | None = None) -> Flow[models.Browser]:
-        path = f"/browsers/{_segment(browser_id, 'browser_id')}"
-        return (yield from self._fetch(models.Browser, "GET", path, timeout=request_timeout))
+        ids = {"browser_id": browser_id}
+        return (
+            yield from self._fetch(models.Browser, "browsers.get", ids, timeout=request_timeout)
+        )
 
     @endpoint
     def stop(
         self, browser_id: str, *, request_timeout: float | None = None
     ) -> Flow[models.Browser]:
-        path = f"/browsers/{_segment(browser_id, 'browser_id')}/stop"
+        """Stop a browser: ``POST /browsers/{id}/stop`` (seed), ``PATCH /browsers/{id}`` with
+        ``{"action": "stop"}`` (hosted)."""
+        ids = {"browser_id": browser_id}
         return (
-            yield from self._fetch(
-                models.Browser, "POST", path, timeout=request_timeout, idempotent=True
+            yield from self._fetch(models.Browser, "browsers.stop", ids, timeout=request_timeout)
+        )
+
+    @endpoint
+    def list(
+        self, *, status: str | None = None, request_timeout: float | None = None
+    ) -> Flow[builtins.list[models.Browser]]:
+        """Every browser (every page), or those with ``status`` (``active``, ``stopped``)."""
+        return (
+            yield from self._collect(
+                models.Browser, "browsers.list", params={"status": status}, timeout=request_timeout
+            )
+        )
+
+    @endpoint
+    def downloads(
+        self,
+        browser_id: str,
+        *,
+        include_urls: bool | None = None,
+        request_timeout: float | None = None,
+    ) -> Flow[builtins.list[models.BrowserDownload]]:
+        """The files a browser downloaded (hosted), every page; ``include_urls=True`` adds a
+        short-lived URL to each."""
+        return (
+            yield from self._collect(
+                models.BrowserDownload,
+                "browsers.downloads",
+                {"browser_id": browser_id},
+                params={"include_urls": include_urls},
+                timeout=request_timeout,
             )
         )
 
 
-class Workspaces(Resource[D]):
+class _Named(Resource[D], Generic[D, N]):
+    """Create, list, get, rename, delete: what workspaces and profiles share."""
+
+    _noun: str
+    _model: type[N]
+
+    def _create(self, name: str, request_timeout: float | None) -> Flow[N]:
+        operation = f"{self._noun}s.create"
+        return (
+            yield from self._fetch(
+                self._model, operation, fields={"name": name}, timeout=request_timeout
+            )
+        )
+
+    def _get(self, item_id: str, request_timeout: float | None) -> Flow[N]:
+        ids = {f"{self._noun}_id": item_id}
+        operation = f"{self._noun}s.get"
+        return (yield from self._fetch(self._model, operation, ids, timeout=request_timeout))
+
+    def _update(self, item_id: str, name: str, request_timeout: float | None) -> Flow[N]:
+        ids = {f"{self._noun}_id": item_id}
+        return (
+            yield from self._fetch(
+                self._model,
+                f"{self._noun}s.update",
+                ids,
+                fields={"name": name},
+                timeout=request_timeout,
+            )
+        )
+
+    def _delete(self, item_id: str, request_timeout: float | None) -> Flow[None]:
+        ids = {f"{self._noun}_id": item_id}
+        yield from self._send(f"{self._noun}s.delete", ids, timeout=request_timeout)
+
+
+class Workspaces(_Named[D, models.Workspace]):
+    _noun = "workspace"
+    _model = models.Workspace
+
     @endpoint
     def create(self, name: str, *, request_timeout: float | None = None) -> Flow[models.Workspace]:
-        body = build_body(models.NameBody, "workspaces.create", {"name": name}).to_body()
-        return (
-            yield from self._fetch(
-                models.Workspace, "POST", "/workspaces", json=body, timeout=request_timeout
-            )
-        )
+        return (yield from self._create(name, request_timeout))
 
     @endpoint
     def list(
         self, *, request_timeout: float | None = None
     ) -> Flow[builtins.list[models.Workspace]]:
+        """Every workspace (every page)."""
         return (
-            yield from self._fetch_list(models.Workspace, "/workspaces", timeout=request_timeout)
+            yield from self._collect(models.Workspace, "workspaces.list", timeout=request_timeout)
         )
 
     @endpoint
     def get(
         self, workspace_id: str, *, request_timeout: float | None = None
     ) -> Flow[models.Workspace]:
-        path = f"/workspaces/{_segment(workspace_id, 'workspace_id')}"
-        return (yield from self._fetch(models.Workspace, "GET", path, timeout=request_timeout))
+        return (yield from self._get(workspace_id, request_timeout))
 
     @endpoint
     def update(
         self, workspace_id: str, *, name: str, request_timeout: float | None = None
     ) -> Flow[models.Workspace]:
-        path = f"/workspaces/{_segment(workspace_id, 'workspace_id')}"
-        body = build_body(models.NameBody, "workspaces.update", {"name": name}).to_body()
-        return (
-            yield from self._fetch(
-                models.Workspace, "PUT", path, json=body, timeout=request_timeout
-            )
-        )
+        return (yield from self._update(workspace_id, name, request_timeout))
 
     @endpoint
     def delete(self, workspace_id: str, *, request_timeout: float | None = None) -> Flow[None]:
-        path = f"/workspaces/{_segment(workspace_id, 'workspace_id')}"
-        yield from self._delete(path, timeout=request_timeout)
+        yield from self._delete(workspace_id, request_timeout)
 
     @endpoint
     def upload(
@@ -303,18 +185,44 @@ class Workspaces(Resource[D]):
         """Upload one file, streamed: a path, bytes, or a binary file object.
 
         ``filename`` names it in the workspace (default: the path's or file object's name);
-        ``prefix`` is the folder it goes in.
+        ``prefix`` is the folder it goes in. Seed: one multipart request. Hosted: a presigned
+        URL is asked for, then the bytes are PUT there, streamed from the file.
         """
-        path = f"/workspaces/{_segment(workspace_id, 'workspace_id')}/upload"
+        ids = {"workspace_id": workspace_id}
+        how = self._route("workspaces.upload").transfer
         stream, name, owned = _open_upload(file, filename)
         try:
             content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            upload = Upload("file", name, stream, content_type, start=stream.tell())
-            request = ApiRequest(
-                "POST", path, params={"prefix": prefix}, upload=upload, timeout=request_timeout
+            start = stream.tell()
+            if how == "multipart":
+                upload = Upload("file", name, stream, content_type, start=start)
+                request = self._request(
+                    "workspaces.upload", ids, params={"prefix": prefix}, timeout=request_timeout
+                )
+                request.upload = upload
+                response = yield from send(self._io, request)
+                return dict(response.json() if response.content else {})
+            size = stream.seek(0, os.SEEK_END) - start
+            item: dict[str, Any] = {"name": name, "contentType": content_type}
+            if size > 0:
+                item["size"] = size  # the hosted document wants it, and at least 1
+            answer = yield from self._send(
+                "workspaces.upload",
+                ids,
+                params={"prefix": prefix},
+                json={"files": [item]},
+                timeout=request_timeout,
             )
-            response = yield from send(self._io, request)
-            return dict(_json_or_empty(response))
+            presigned = _one_file(answer, name)
+            put = ApiRequest(
+                "PUT",
+                str(presigned["uploadUrl"]),
+                upload=Upload("file", name, stream, content_type, start=start, size=size),
+                timeout=request_timeout,
+                external=True,
+            )
+            yield from send(self._io, put)
+            return {"name": name, "path": presigned.get("path")}
         finally:
             if owned:
                 stream.close()
@@ -325,21 +233,45 @@ class Workspaces(Resource[D]):
         workspace_id: str,
         *,
         prefix: str | None = None,
+        include_urls: bool | None = None,
         request_timeout: float | None = None,
     ) -> Flow[builtins.list[models.WorkspaceFile]]:
-        path = f"/workspaces/{_segment(workspace_id, 'workspace_id')}/files"
+        """Every file of a workspace (under ``prefix``), every page; hosted:
+        ``include_urls=True`` adds a short-lived download URL to each."""
         return (
-            yield from self._fetch_list(
-                models.WorkspaceFile, path, params={"prefix": prefix}, timeout=request_timeout
+            yield from self._collect(
+                models.WorkspaceFile,
+                "workspaces.files",
+                {"workspace_id": workspace_id},
+                params={"prefix": prefix, "include_urls": include_urls},
+                timeout=request_timeout,
             )
+        )
+
+    @endpoint
+    def delete_file(
+        self, workspace_id: str, path: str, *, request_timeout: float | None = None
+    ) -> Flow[None]:
+        """Delete one file of a workspace (hosted)."""
+        if not isinstance(path, str) or not path:
+            raise ValueError(f"path must be a non-empty string, got {path!r}")
+        yield from self._send(
+            "workspaces.delete_file",
+            {"workspace_id": workspace_id},
+            params={"path": path},
+            timeout=request_timeout,
         )
 
     @endpoint
     def size(
         self, workspace_id: str, *, request_timeout: float | None = None
     ) -> Flow[models.WorkspaceSize]:
-        path = f"/workspaces/{_segment(workspace_id, 'workspace_id')}/size"
-        return (yield from self._fetch(models.WorkspaceSize, "GET", path, timeout=request_timeout))
+        ids = {"workspace_id": workspace_id}
+        return (
+            yield from self._fetch(
+                models.WorkspaceSize, "workspaces.size", ids, timeout=request_timeout
+            )
+        )
 
     @endpoint
     def download(
@@ -356,18 +288,50 @@ class Workspaces(Resource[D]):
         ``path`` is the file's path in the workspace (``docs/report.pdf``). If ``dest`` is an
         existing folder, or ends with a slash, the file keeps its name inside it. ``dest``
         appears only once the whole file has arrived. ``on_progress`` is told the bytes
-        received so far as they come. An extension of the v3 spec, served by the bu-cdp
-        local server.
+        received so far as they come. Seed: an extension of the v3 spec, served by the bu-cdp
+        local server; hosted: from the URL the file's listing gives.
         """
         target = Path(dest)
         if target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
             target = target / PurePosixPath(path).name  # into the folder, under its own name
-        url = f"/workspaces/{_segment(workspace_id, 'workspace_id')}/files/{_file_path(path)}"
-        request = ApiRequest(
-            "GET", url, timeout=request_timeout, download_to=target, on_progress=on_progress
-        )
+        ids = {"workspace_id": workspace_id}
+        if self._route("workspaces.download").transfer == "direct":
+            request = self._request(
+                "workspaces.download", {**ids, "path": path}, timeout=request_timeout
+            )
+        else:
+            listed = yield from self._collect(
+                models.WorkspaceFile,
+                "workspaces.download",
+                ids,
+                params={"prefix": path},
+                timeout=request_timeout,
+            )
+            url = _url_of(listed, workspace_id, path)
+            request = ApiRequest("GET", url, timeout=request_timeout, external=True)
+        request.download_to, request.on_progress = target, on_progress
         yield from send(self._io, request)
         return target
+
+
+def _one_file(answer: Any, name: str) -> dict[str, Any]:
+    files = answer.get("files") if isinstance(answer, dict) else None
+    if not files or not isinstance(files[0], dict) or not files[0].get("uploadUrl"):
+        raise ValueError(f"upload of {name}: the API gave no upload URL ({str(answer)[:200]})")
+    return files[0]
+
+
+def _url_of(listed: builtins.list[models.WorkspaceFile], workspace_id: str, path: str) -> str:
+    match = [f for f in listed if f.path == path]
+    if not match:
+        raise errors.NotFoundError(
+            f"workspace {workspace_id} has no file {path!r}", status_code=404
+        )
+    if not match[0].url:
+        raise errors.NotSupportedError(
+            f"the API listed {path!r} without a download URL", status_code=501
+        )
+    return match[0].url
 
 
 def _open_upload(file: FileInput, filename: str | None) -> tuple[IO[bytes], str, bool]:
@@ -385,59 +349,52 @@ def _open_upload(file: FileInput, filename: str | None) -> tuple[IO[bytes], str,
     raise TypeError(f"upload: file must be a path, bytes or a binary file object, not {file!r}")
 
 
-class Profiles(Resource[D]):
+class Profiles(_Named[D, models.Profile]):
+    _noun = "profile"
+    _model = models.Profile
+
     @endpoint
     def create(self, name: str, *, request_timeout: float | None = None) -> Flow[models.Profile]:
-        body = build_body(models.NameBody, "profiles.create", {"name": name}).to_body()
-        return (
-            yield from self._fetch(
-                models.Profile, "POST", "/profiles", json=body, timeout=request_timeout
-            )
-        )
+        return (yield from self._create(name, request_timeout))
 
     @endpoint
     def list(
         self, *, query: str | None = None, request_timeout: float | None = None
     ) -> Flow[builtins.list[models.Profile]]:
+        """Every profile (every page), or those whose name contains ``query``."""
         return (
-            yield from self._fetch_list(
-                models.Profile, "/profiles", params={"query": query}, timeout=request_timeout
+            yield from self._collect(
+                models.Profile, "profiles.list", params={"query": query}, timeout=request_timeout
             )
         )
 
     @endpoint
     def get(self, profile_id: str, *, request_timeout: float | None = None) -> Flow[models.Profile]:
-        path = f"/profiles/{_segment(profile_id, 'profile_id')}"
-        return (yield from self._fetch(models.Profile, "GET", path, timeout=request_timeout))
+        return (yield from self._get(profile_id, request_timeout))
 
     @endpoint
     def update(
         self, profile_id: str, *, name: str, request_timeout: float | None = None
     ) -> Flow[models.Profile]:
-        path = f"/profiles/{_segment(profile_id, 'profile_id')}"
-        body = build_body(models.NameBody, "profiles.update", {"name": name}).to_body()
-        return (
-            yield from self._fetch(models.Profile, "PUT", path, json=body, timeout=request_timeout)
-        )
+        return (yield from self._update(profile_id, name, request_timeout))
 
     @endpoint
     def delete(self, profile_id: str, *, request_timeout: float | None = None) -> Flow[None]:
-        yield from self._delete(
-            f"/profiles/{_segment(profile_id, 'profile_id')}", timeout=request_timeout
-        )
+        yield from self._delete(profile_id, request_timeout)
 
 
 class Billing(Resource[D]):
     @endpoint
     def usage(self, *, request_timeout: float | None = None) -> Flow[models.Usage]:
-        return (
-            yield from self._fetch(models.Usage, "GET", "/billing/usage", timeout=request_timeout)
-        )
+        """Usage (seed). The hosted API has none: NotSupportedError says what it has."""
+        return (yield from self._fetch(models.Usage, "billing.usage", timeout=request_timeout))
 
     @endpoint
     def balance(self, *, request_timeout: float | None = None) -> Flow[models.Balance]:
-        return (
-            yield from self._fetch(
-                models.Balance, "GET", "/billing/balance", timeout=request_timeout
-            )
-        )
+        """Credit left; hosted: the account's ``totalCreditsBalanceUsd``."""
+        return (yield from self._fetch(models.Balance, "billing.balance", timeout=request_timeout))
+
+    @endpoint
+    def account(self, *, request_timeout: float | None = None) -> Flow[models.Account]:
+        """The hosted account: credits (total, monthly, additional), plan, rate limit."""
+        return (yield from self._fetch(models.Account, "billing.account", timeout=request_timeout))

@@ -13,18 +13,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from bu_cdp import errors, models
 from bu_cdp._effects import Emit, Pause
-from bu_cdp.client._flow import ApiRequest, Flow, send
-from bu_cdp.client._resources import (
+from bu_cdp.client._base import (
     CREATE_TIMEOUT,
     D,
     Resource,
-    _json_or_empty,
-    _segment,
     _summarize,
     build_body,
     emitting,
     endpoint,
 )
+from bu_cdp.client._flow import Flow
 
 log = logging.getLogger("bu_cdp")
 
@@ -97,19 +95,17 @@ class Sessions(Resource[D]):
     def create(
         self, /, task: str, *, request_timeout: float | None = None, **fields: Any
     ) -> Flow[models.Session]:
-        body = build_body(models.SessionCreate, "sessions.create", {"task": task, **fields})
-        return (yield from self._create(body, request_timeout))
+        return (yield from self._create({"task": task, **fields}, request_timeout))
 
     def _create(
-        self, body: models.SessionCreate, request_timeout: float | None
+        self, fields: dict[str, Any], request_timeout: float | None
     ) -> Flow[models.Session]:
         # A session starts a browser for its agent: it waits as long as a browser's create.
         return (
             yield from self._fetch(
                 models.Session,
-                "POST",
-                "/sessions",
-                json=body.to_body(),
+                "sessions.create",
+                fields=fields,
                 timeout=request_timeout,
                 at_least=CREATE_TIMEOUT,
             )
@@ -123,10 +119,14 @@ class Sessions(Resource[D]):
         offset: int | None = None,
         request_timeout: float | None = None,
     ) -> Flow[builtins.list[models.Session]]:
-        params = {"limit": limit, "offset": offset}
+        """Sessions: ``offset`` skipped, at most ``limit`` (hosted: every page, as needed)."""
         return (
-            yield from self._fetch_list(
-                models.Session, "/sessions", params=params, timeout=request_timeout
+            yield from self._collect(
+                models.Session,
+                "sessions.list",
+                limit=limit,
+                offset=offset,
+                timeout=request_timeout,
             )
         )
 
@@ -135,15 +135,40 @@ class Sessions(Resource[D]):
         return (yield from self._get(session_id, request_timeout))
 
     def _get(self, session_id: str, request_timeout: float | None) -> Flow[models.Session]:
-        path = f"/sessions/{_segment(session_id, 'session_id')}"
-        return (yield from self._fetch(models.Session, "GET", path, timeout=request_timeout))
+        ids = {"session_id": session_id}
+        return (
+            yield from self._fetch(models.Session, "sessions.get", ids, timeout=request_timeout)
+        )
 
     @endpoint
     def stop(
-        self, session_id: str, *, request_timeout: float | None = None
+        self,
+        session_id: str,
+        *,
+        strategy: str | None = None,
+        request_timeout: float | None = None,
     ) -> Flow[dict[str, Any]]:
-        response = yield from send(self._io, _stop_request(session_id, request_timeout))
-        return dict(_json_or_empty(response))
+        """Stop a session; hosted: ``strategy="task"`` stops only its task (it goes idle),
+        ``"session"`` (the API's default) the whole session."""
+        return dict((yield from self._stop(session_id, strategy, request_timeout)))
+
+    def _stop(
+        self, session_id: str, strategy: str | None, request_timeout: float | None
+    ) -> Flow[Any]:
+        return (
+            yield from self._send(
+                "sessions.stop",
+                {"session_id": session_id},
+                fields={"strategy": strategy},
+                timeout=request_timeout,
+            )
+        )
+
+    @endpoint
+    def delete(self, session_id: str, *, request_timeout: float | None = None) -> Flow[None]:
+        """Delete a session (hosted)."""
+        ids = {"session_id": session_id}
+        yield from self._send("sessions.delete", ids, timeout=request_timeout)
 
     @endpoint
     def messages(
@@ -154,15 +179,24 @@ class Sessions(Resource[D]):
     def _messages(
         self, session_id: str, request_timeout: float | None
     ) -> Flow[builtins.list[models.Message]]:
-        path = f"/sessions/{_segment(session_id, 'session_id')}/messages"
-        return (yield from self._fetch_list(models.Message, path, timeout=request_timeout))
+        ids = {"session_id": session_id}
+        return (
+            yield from self._collect(
+                models.Message, "sessions.messages", ids, timeout=request_timeout
+            )
+        )
 
     @endpoint
     def recording(
         self, session_id: str, *, request_timeout: float | None = None
     ) -> Flow[models.Recording]:
-        path = f"/sessions/{_segment(session_id, 'session_id')}/recording"
-        return (yield from self._fetch(models.Recording, "POST", path, timeout=request_timeout))
+        """The session's recording (hosted: read from the session's ``recordingUrls``)."""
+        ids = {"session_id": session_id}
+        return (
+            yield from self._fetch(
+                models.Recording, "sessions.recording", ids, timeout=request_timeout
+            )
+        )
 
     # -- helpers users reach for -----------------------------------------------------------
 
@@ -196,9 +230,11 @@ class Sessions(Resource[D]):
             raise ValueError("need 0 < poll_interval <= max_poll_interval")
         if output_schema is not None:
             fields["output_schema"] = _schema_of(output_schema)
-        body = build_body(models.SessionCreate, "sessions.run", {"task": task, **fields})
+        body = self._route("sessions.create").body
+        if body is not None:  # checked here, so a mistake is named after run()
+            build_body(body, "sessions.run", {"task": task, **fields})
         started = time.monotonic()
-        session = yield from self._create(body, request_timeout)
+        session = yield from self._create({"task": task, **fields}, request_timeout)
         if not session.id:
             raise errors.SessionError("sessions.run(): the API created a session without an id")
         session_id = session.id
@@ -239,7 +275,7 @@ class Sessions(Resource[D]):
 
     def _stop_quietly(self, session_id: str, request_timeout: float | None) -> Flow[None]:
         try:
-            yield from send(self._io, _stop_request(session_id, request_timeout))
+            yield from self._stop(session_id, None, request_timeout)
         except errors.BuCdpError as exc:
             log.warning("could not stop session %s: %s", session_id, exc)
 
@@ -280,29 +316,7 @@ class Sessions(Resource[D]):
 
     @emitting(models.Session)
     def iter(self, *, page_size: int = 50, request_timeout: float | None = None) -> Flow[None]:
-        """Every session, page by page (``limit``/``offset``), as one iterator."""
-        if page_size < 1:
-            raise ValueError(f"page_size must be at least 1, got {page_size}")
-        offset = 0
-        first_of_last_page: Any = object()
-        while True:
-            page = yield from self._fetch_list(
-                models.Session,
-                "/sessions",
-                params={"limit": page_size, "offset": offset},
-                timeout=request_timeout,
-            )
-            # A server that ignores the paging would repeat itself forever: stop instead.
-            if not page or (page[0].id is not None and page[0].id == first_of_last_page):
-                return
-            first_of_last_page = page[0].id
-            for session in page:
-                yield Emit(session)
-            if len(page) != page_size:
-                return
-            offset += len(page)
-
-
-def _stop_request(session_id: str, request_timeout: float | None) -> ApiRequest:
-    path = f"/sessions/{_segment(session_id, 'session_id')}/stop"
-    return ApiRequest("POST", path, timeout=request_timeout, idempotent=True)
+        """Every session, page by page as the dialect pages them, as one iterator."""
+        yield from self._walk(
+            models.Session, "sessions.list", page_size=page_size, timeout=request_timeout
+        )

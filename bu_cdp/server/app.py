@@ -22,6 +22,7 @@ from bu_cdp.server.routes import (
     billing,
     browsers,
     health,
+    hosted,
     live,
     metrics,
     profiles,
@@ -79,6 +80,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     for feature in (profiles, workspaces, billing, sessions, metrics):
         api.include_router(feature.router)
     app.include_router(api, prefix=API_PREFIX)
+    hosted.mount(app)  # the hosted dialect, on a base path of its own
     app.include_router(relay.router)
     app.include_router(health.router)
     app.include_router(live.router)

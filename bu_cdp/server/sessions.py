@@ -125,3 +125,8 @@ class Sessions:
         if not url:
             raise ApiProblem(404, f"Session {session_id!r} has no recording")
         return {"recording_url": url}
+
+    def delete(self, session_id: str) -> None:
+        """Stop the session (as ``stop`` does), then forget it."""
+        self.stop(session_id)
+        self.store.execute("DELETE FROM sessions WHERE id = ?", (session_id,))

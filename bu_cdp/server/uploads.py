@@ -227,6 +227,49 @@ class StreamedUpload:
                 part.stored = True
 
 
+class StreamedFile:
+    """One file sent as the whole request body (a presigned ``PUT``): exactly ``size`` bytes,
+    written to ``partial_folder`` as they arrive, refused (413) past ``size``."""
+
+    def __init__(self, segments: list[str], size: int, partial_folder: Path) -> None:
+        self._part = UploadPart(segments=segments)
+        self._size = size
+        self._folder = partial_folder
+
+    async def receive(self, chunk: bytes) -> None:
+        part = self._part
+        part.size += len(chunk)
+        if part.size > self._size:
+            raise ApiProblem(
+                413, f"The body is larger than the {self._size} bytes this upload was made for."
+            )
+        if part.out is None:
+            part.partial = self._folder / f"{new_id()}.part"
+            part.out = await asyncio.to_thread(_open_partial, part.partial)
+        part.pending.append(chunk)
+        part.pending_bytes += len(chunk)
+        if part.pending_bytes >= FLUSH_BYTES:
+            await asyncio.to_thread(_write, part)
+
+    async def complete(self) -> list[UploadPart]:
+        """Once the body has ended: the file, whole and flushed to disk."""
+        part = self._part
+        if part.size != self._size or part.out is None:
+            raise ApiProblem(
+                400,
+                f"The body has {part.size} bytes; this upload was made for {self._size} bytes.",
+            )
+        await asyncio.to_thread(_write, part)
+        await asyncio.to_thread(_close, part, True)
+        part.done = part.stored = True
+        return [part]
+
+    def discard(self) -> None:
+        _close(self._part, durable=False)
+        if self._part.partial is not None:
+            self._part.partial.unlink(missing_ok=True)
+
+
 def _open_partial(path: Path) -> BinaryIO:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.open("xb")

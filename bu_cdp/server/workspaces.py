@@ -30,14 +30,17 @@ from bu_cdp.server.problems import ApiProblem, not_found
 from bu_cdp.server.runs import run_is_over
 from bu_cdp.server.store import Store, is_id, new_id, now, timestamp
 from bu_cdp.server.uploads import (
+    StreamedFile,
     StreamedUpload,
     UploadPart,
     multipart_boundary,
     refuse_declared_size,
+    too_large,
 )
 from bu_cdp.server.workspace_paths import Where, resolve, split_path
 
 PARTIAL_FOLDER = "partial"
+IN_PATH = Where("path", "path")  # a file named in the request's path
 
 
 def present(row: Any) -> dict[str, Any]:
@@ -161,8 +164,30 @@ class Workspaces:
         boundary = multipart_boundary(content_type)
         limit = self.max_upload_bytes
         refuse_declared_size(content_length, limit)
-        partial_folder = self.root / workspace_id / PARTIAL_FOLDER / self.run_id
-        upload = StreamedUpload(boundary, prefix_segments, limit, partial_folder)
+        upload = StreamedUpload(boundary, prefix_segments, limit, self._partial(workspace_id))
+        return await self._store(workspace_id, root, upload, body)
+
+    async def put_file(
+        self, workspace_id: str, segments: builtins.list[str], size: int, body: AsyncIterator[bytes]
+    ) -> dict[str, Any]:
+        """One file whose bytes are the whole body (a presigned upload), placed like an
+        upload's files: whole or not at all."""
+        root = await asyncio.to_thread(self.files_root, workspace_id)
+        if size > self.max_upload_bytes:
+            raise too_large(self.max_upload_bytes)
+        upload = StreamedFile(segments, size, self._partial(workspace_id))
+        return (await self._store(workspace_id, root, upload, body))[0]
+
+    def _partial(self, workspace_id: str) -> Path:
+        return self.root / workspace_id / PARTIAL_FOLDER / self.run_id
+
+    async def _store(
+        self,
+        workspace_id: str,
+        root: Path,
+        upload: StreamedUpload | StreamedFile,
+        body: AsyncIterator[bytes],
+    ) -> builtins.list[dict[str, Any]]:
         try:
             async for chunk in body:
                 await upload.receive(chunk)
@@ -228,14 +253,19 @@ class Workspaces:
                     found.append(file_entry(path, root))
         return sorted(found, key=lambda entry: entry["path"])
 
+    def delete_file(self, workspace_id: str, path: str) -> None:
+        """Remove one file; 404 if there is no file at ``path``."""
+        target = self.file_path(workspace_id, path, Where("path", "query"))
+        target.unlink(missing_ok=True)
+        fsync_dir(target.parent)
+
     def size(self, workspace_id: str) -> int:
         """Total bytes of the workspace's files."""
         return sum(entry["size"] for entry in self.list_files(workspace_id, None))
 
-    def file_path(self, workspace_id: str, path: str) -> Path:
+    def file_path(self, workspace_id: str, path: str, where: Where = IN_PATH) -> Path:
         """The file to download, checked like an upload's path."""
         root = self.files_root(workspace_id)
-        where = Where("path", "path")
         target = resolve(root, split_path(path, where, folder=False), where)
         if not target.is_file():
             raise ApiProblem(404, f"File {path!r} not found in workspace {workspace_id!r}")

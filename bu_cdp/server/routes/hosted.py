@@ -1,0 +1,34 @@
+"""The hosted face: the hosted dialect of the v3 API, on a base path of its own.
+
+``/api/v3`` answers the seed dialect exactly; the hosted dialect (camelCase, envelopes, stop by
+``PATCH``, presigned uploads) is served by the same app and the same store under ``PREFIX``, so
+the official SDK works against this server unchanged (docs/dialects.md).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from bu_cdp.server.auth import require_api_key
+from bu_cdp.server.presigned import PresignedUploads
+from bu_cdp.server.routes import (
+    hosted_billing,
+    hosted_browsers,
+    hosted_profiles,
+    hosted_sessions,
+    hosted_workspaces,
+    uploads,
+)
+
+PREFIX = "/hosted/api/v3"
+
+
+def mount(app: FastAPI) -> None:
+    """Add the hosted face to the app: its API under ``PREFIX`` and its upload URLs."""
+    app.state.presigned_uploads = PresignedUploads(app.state.config.minute_seconds)
+    api = APIRouter(dependencies=[Depends(require_api_key)])
+    for face in (hosted_browsers, hosted_profiles, hosted_workspaces, hosted_billing):
+        api.include_router(face.router)
+    api.include_router(hosted_sessions.router)
+    app.include_router(api, prefix=PREFIX)
+    app.include_router(uploads.router)

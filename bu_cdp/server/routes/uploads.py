@@ -1,0 +1,45 @@
+"""``PUT /uploads/{token}``: the bytes of one presigned upload (``presigned.py``).
+
+Not under the API key: the token in the address is the permission, as with the hosted
+service's presigned URLs. Errors answer in the hosted shape, ``{"detail": ...}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+
+from bu_cdp.server.hosted_errors import HostedRoute
+from bu_cdp.server.presigned import UPLOAD_PATH, PresignedUploads
+from bu_cdp.server.problems import ApiProblem
+from bu_cdp.server.workspaces import Workspaces
+
+router = APIRouter(route_class=HostedRoute, include_in_schema=False)
+
+
+@router.put(UPLOAD_PATH + "{token}")
+async def put_upload(
+    token: str,
+    request: Request,
+    content_type: Annotated[str | None, Header()] = None,
+    content_length: Annotated[str | None, Header()] = None,
+) -> Response:
+    grants: PresignedUploads = request.app.state.presigned_uploads
+    grant = grants.take(token)
+    declared = None
+    with contextlib.suppress(ValueError, TypeError):
+        declared = int(content_length or "")
+    if declared is not None and declared != grant.size:
+        raise ApiProblem(
+            400, f"Content-Length is {declared}; this upload was made for {grant.size} bytes."
+        )
+    if content_type is not None and content_type != grant.content_type:
+        raise ApiProblem(
+            400,
+            f"Content-Type is {content_type!r}; this upload was made for {grant.content_type!r}.",
+        )
+    workspaces: Workspaces = request.app.state.persistence.workspaces
+    await workspaces.put_file(grant.workspace_id, grant.segments, grant.size, request.stream())
+    return Response(status_code=200)
