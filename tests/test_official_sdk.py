@@ -115,6 +115,8 @@ def test_workspaces_files_and_presigned_uploads_through_the_sdk(
     assert [page.files[0].path, rest.files[0].path] == ["data/notes.txt", "data/q3.csv"]
     assert not rest.has_more
 
+    back = sdk.workspaces.download(workspace.id, "data/q3.csv", to=tmp_path / "back.csv")
+    assert back.read_text() == "a,b\n1,2\n"  # through its presigned url (includeUrls)
     assert sdk.workspaces.size(workspace.id) == {"bytes": 3008}
     sdk.workspaces.delete_file(workspace.id, path="data/notes.txt")
     assert [f.path for f in sdk.workspaces.files(workspace.id).files] == ["data/q3.csv"]

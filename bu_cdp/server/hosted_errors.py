@@ -21,6 +21,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 
 from bu_cdp.server.problems import ApiProblem
 
@@ -36,7 +37,9 @@ CAMEL_FIELDS = {
 
 
 def _error(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
-    return {"loc": [CAMEL_FIELDS.get(str(part), part) for part in loc], "msg": msg, "type": kind}
+    if loc[:1] == ["body"]:  # the document's path and query names are the seed's
+        loc = ["body", *(CAMEL_FIELDS.get(str(part), part) for part in loc[1:])]
+    return {"loc": loc, "msg": msg, "type": kind}
 
 
 def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -73,5 +76,8 @@ class HostedRoute(APIRoute):
                 return problem_response(problem)
             except RequestValidationError as invalid:
                 return JSONResponse(validation_body(list(invalid.errors())), status_code=422)
+            except ValidationError as invalid:  # a request turned into the seed face's
+                errors = [{**e, "loc": ["body", *e["loc"]]} for e in invalid.errors()]
+                return JSONResponse(validation_body(errors), status_code=422)
 
         return hosted

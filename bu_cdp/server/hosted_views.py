@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bu_cdp.models import BrowserStatus
@@ -43,14 +43,10 @@ def browser(view: dict[str, Any], pricing: Pricing) -> dict[str, Any]:
         "finishedAt": timestamp(stopped) if stopped else None,
         "proxyUsedMb": "0",
         "proxyCost": "0",
-        "browserCost": money(pricing.charge(created, _end(stopped))[1]),
+        "browserCost": money(pricing.charge(created, stopped or now())[1]),
         "agentSessionId": None,
         "recordingUrl": view.get("recording_url"),
     }
-
-
-def _end(stopped: datetime | None) -> datetime:
-    return stopped or now()
 
 
 def named(view: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,17 @@
-"""Presigned upload URLs: the hosted face's way to put a file into a workspace.
+"""Presigned URLs of the hosted face: uploads into a workspace, and downloads out of one.
 
-``POST /workspaces/{id}/files/upload`` declares each file (name, size, content type) and gets
-back an ``uploadUrl`` per file; the client then ``PUT``s the bytes there, without the API key,
-as it would to S3 on the hosted service. Here the URL is this server's own
-(``/uploads/{token}``): the token is unguessable (256 bits), made for one file of the declared
-size (never more than the server's upload limit), valid for five API minutes (``UPLOAD_MINUTES``,
-so ``minute_seconds`` shortens it in tests) and used once: the first ``PUT`` takes it, whether
-its bytes turn out right or not. Grants live in memory: a restarted server forgets them.
+On the hosted service these are S3's; here they are this server's own addresses, with the
+permission in an unguessable token (256 bits) instead of the API key:
+
+- ``POST /workspaces/{id}/files/upload`` declares each file (name, size, content type) and
+  answers an ``uploadUrl`` (``/uploads/{token}``) per file. The token is made for one file of
+  the declared size (never more than the server's upload limit), lasts five API minutes
+  (``UPLOAD_MINUTES``; ``minute_seconds`` shortens it in tests) and is used once: the first
+  ``PUT`` takes it, whether its bytes turn out right or not.
+- ``GET /workspaces/{id}/files?includeUrls=true`` gives each file a ``url``
+  (``/files/{token}``) that reads it for one API minute, as often as wanted.
+
+Grants live in memory: a restarted server forgets them.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from bu_cdp.server.problems import ApiProblem
 
 UPLOAD_MINUTES = 5  # the hosted document: "Expires after 5 minutes"
+DOWNLOAD_MINUTES = 1  # the hosted document: "60s expiry"
 UPLOAD_PATH = "/uploads/"
+DOWNLOAD_PATH = "/files/"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,34 +38,54 @@ class UploadGrant:
     segments: list[str]  # where the file goes in the workspace
     size: int
     content_type: str
-    expires: float  # time.monotonic()
 
 
-class PresignedUploads:
-    def __init__(self, minute_seconds: float) -> None:
-        self.lifetime = UPLOAD_MINUTES * minute_seconds
-        self._grants: dict[str, UploadGrant] = {}
-        self._lock = threading.Lock()  # granted in worker threads, taken on the event loop
+@dataclass(frozen=True)
+class DownloadGrant:
+    workspace_id: str
+    path: str
 
-    def grant(self, workspace_id: str, segments: list[str], size: int, content_type: str) -> str:
-        """A new token for one file; the URL path is ``UPLOAD_PATH + token``."""
+
+class Grants(Generic[T]):
+    """What each token lets its holder do, until it expires."""
+
+    def __init__(self, lifetime: float, what: str) -> None:
+        self.lifetime = lifetime
+        self.what = what  # "upload" or "download", for the refusals
+        self._grants: dict[str, tuple[T, float]] = {}  # token -> (grant, expiry)
+        self._lock = threading.Lock()  # granted in worker threads, used on the event loop
+
+    def grant(self, item: T) -> str:
         token = secrets.token_urlsafe(32)
         moment = time.monotonic()
         with self._lock:
-            for old in [t for t, g in self._grants.items() if g.expires <= moment]:
+            for old in [t for t, (_, ends) in self._grants.items() if ends <= moment]:
                 del self._grants[old]  # expired ones would otherwise pile up
-            grant = UploadGrant(workspace_id, segments, size, content_type, moment + self.lifetime)
-            self._grants[token] = grant
+            self._grants[token] = (item, moment + self.lifetime)
         return token
 
-    def take(self, token: str) -> UploadGrant:
-        """The grant of this token, which no later request can use; 404 or 403 otherwise."""
+    def take(self, token: str) -> T:
+        """The grant, which no later request can use (uploads); 404 or 403 otherwise."""
         with self._lock:
-            grant = self._grants.pop(token, None)
-        if grant is None:
-            raise ApiProblem(404, "No upload at this address: it is unknown or already used.")
-        if time.monotonic() >= grant.expires:
-            raise ApiProblem(
-                403, "This upload URL has expired: ask for a new one (they last 5 minutes)."
-            )
-        return grant
+            found = self._grants.pop(token, None)
+        return self._valid(found)
+
+    def read(self, token: str) -> T:
+        """The grant, left for later requests until it expires (downloads)."""
+        with self._lock:
+            found = self._grants.get(token)
+        return self._valid(found)
+
+    def _valid(self, found: tuple[T, float] | None) -> T:
+        if found is None:
+            raise ApiProblem(404, f"No {self.what} at this address: it is unknown or already used.")
+        item, ends = found
+        if time.monotonic() >= ends:
+            raise ApiProblem(403, f"This {self.what} URL has expired: ask for a new one.")
+        return item
+
+
+class PresignedUrls:
+    def __init__(self, minute_seconds: float) -> None:
+        self.uploads = Grants[UploadGrant](UPLOAD_MINUTES * minute_seconds, "upload")
+        self.downloads = Grants[DownloadGrant](DOWNLOAD_MINUTES * minute_seconds, "download")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from bu_cdp.server.auth import require_api_key
-from bu_cdp.server.presigned import PresignedUploads
+from bu_cdp.server.presigned import PresignedUrls
 from bu_cdp.server.routes import (
     hosted_billing,
     hosted_browsers,
@@ -24,8 +24,8 @@ PREFIX = "/hosted/api/v3"
 
 
 def mount(app: FastAPI) -> None:
-    """Add the hosted face to the app: its API under ``PREFIX`` and its upload URLs."""
-    app.state.presigned_uploads = PresignedUploads(app.state.config.minute_seconds)
+    """Add the hosted face to the app: its API under ``PREFIX``, its presigned URLs."""
+    app.state.presigned = PresignedUrls(app.state.config.minute_seconds)
     api = APIRouter(dependencies=[Depends(require_api_key)])
     for face in (hosted_browsers, hosted_profiles, hosted_workspaces, hosted_billing):
         api.include_router(face.router)

@@ -14,6 +14,7 @@ from bu_cdp.server import browser_views, hosted_views
 from bu_cdp.server.billing import Pricing
 from bu_cdp.server.hosted_errors import HostedRoute
 from bu_cdp.server.hosted_schemas import (
+    MAX_PAGE_SIZE,
     SEED_STATUSES,
     HostedBrowserCreate,
     HostedBrowserFilter,
@@ -22,7 +23,6 @@ from bu_cdp.server.hosted_schemas import (
 
 router = APIRouter(tags=["Browsers"], route_class=HostedRoute)
 
-MAX_PAGE_SIZE = 100
 MAX_PAGE_NUMBER = 2**31  # past any real list; keeps the offset an SQLite integer
 
 

@@ -20,7 +20,13 @@ from bu_cdp.server.hosted_schemas import (
     HostedUploadRequest,
     page_window,
 )
-from bu_cdp.server.presigned import UPLOAD_PATH, PresignedUploads
+from bu_cdp.server.presigned import (
+    DOWNLOAD_PATH,
+    UPLOAD_PATH,
+    DownloadGrant,
+    PresignedUrls,
+    UploadGrant,
+)
 from bu_cdp.server.problems import invalid
 from bu_cdp.server.uploads import too_large
 from bu_cdp.server.workspace_paths import MAX_PATH_BYTES, Where, split_path
@@ -82,7 +88,14 @@ def list_files(
     shallow: bool = False,
 ) -> dict[str, Any]:
     entries = _workspaces(request).list_files(str(workspace_id), None)
-    return hosted_files.file_page(entries, prefix, limit, cursor, shallow)
+    page = hosted_files.file_page(entries, prefix, limit, cursor, shallow)
+    if include_urls:
+        presigned: PresignedUrls = request.app.state.presigned
+        base = public_base(request) + DOWNLOAD_PATH
+        for file in page["files"]:
+            grant = DownloadGrant(str(workspace_id), file["path"])
+            file["url"] = base + presigned.downloads.grant(grant)
+    return page
 
 
 @router.delete("/workspaces/{workspace_id}/files", status_code=204)
@@ -104,7 +117,7 @@ def upload_files(
     workspaces = _workspaces(request)
     workspaces.get(str(workspace_id))
     folder = split_path(prefix, Where("prefix", "query"), folder=True)
-    grants: PresignedUploads = request.app.state.presigned_uploads
+    presigned: PresignedUrls = request.app.state.presigned
     answers = []
     for index, item in enumerate(body.files):
         where = Where("name", "body")
@@ -116,7 +129,8 @@ def upload_files(
         path = "/".join(segments)
         if len(path.encode()) > MAX_PATH_BYTES:
             raise where.refuse(f"with the prefix must be at most {MAX_PATH_BYTES} bytes")
-        token = grants.grant(str(workspace_id), segments, item.size, item.content_type)
+        grant = UploadGrant(str(workspace_id), segments, item.size, item.content_type)
+        token = presigned.uploads.grant(grant)
         upload_url = public_base(request) + UPLOAD_PATH + token
         answers.append({"name": item.name, "uploadUrl": upload_url, "path": path})
     return {"files": answers}

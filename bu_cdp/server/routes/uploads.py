@@ -1,4 +1,5 @@
-"""``PUT /uploads/{token}``: the bytes of one presigned upload (``presigned.py``).
+"""``PUT /uploads/{token}`` and ``GET /files/{token}``: presigned uploads and downloads of
+workspace files (``presigned.py``).
 
 Not under the API key: the token in the address is the permission, as with the hosted
 service's presigned URLs. Errors answer in the hosted shape, ``{"detail": ...}``.
@@ -10,13 +11,17 @@ import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import FileResponse
 
 from bu_cdp.server.hosted_errors import HostedRoute
-from bu_cdp.server.presigned import UPLOAD_PATH, PresignedUploads
+from bu_cdp.server.presigned import DOWNLOAD_PATH, UPLOAD_PATH, PresignedUrls
 from bu_cdp.server.problems import ApiProblem
 from bu_cdp.server.workspaces import Workspaces
 
 router = APIRouter(route_class=HostedRoute, include_in_schema=False)
+
+# The token is in the address: keep it out of Referer headers and caches.
+PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store"}
 
 
 @router.put(UPLOAD_PATH + "{token}")
@@ -26,8 +31,8 @@ async def put_upload(
     content_type: Annotated[str | None, Header()] = None,
     content_length: Annotated[str | None, Header()] = None,
 ) -> Response:
-    grants: PresignedUploads = request.app.state.presigned_uploads
-    grant = grants.take(token)
+    presigned: PresignedUrls = request.app.state.presigned
+    grant = presigned.uploads.take(token)
     declared = None
     with contextlib.suppress(ValueError, TypeError):
         declared = int(content_length or "")
@@ -43,3 +48,13 @@ async def put_upload(
     workspaces: Workspaces = request.app.state.persistence.workspaces
     await workspaces.put_file(grant.workspace_id, grant.segments, grant.size, request.stream())
     return Response(status_code=200)
+
+
+@router.get(DOWNLOAD_PATH + "{token}")
+def get_file(token: str, request: Request) -> FileResponse:
+    """Plain function, run in FastAPI's thread pool: it reads the store and the disk."""
+    presigned: PresignedUrls = request.app.state.presigned
+    grant = presigned.downloads.read(token)
+    workspaces: Workspaces = request.app.state.persistence.workspaces
+    target = workspaces.file_path(grant.workspace_id, grant.path)
+    return FileResponse(target, filename=target.name, headers=PRIVATE_HEADERS)

@@ -1,0 +1,115 @@
+"""A property-based run of the hosted document (``browser-use-cloud-v3.hosted.openapi.json``)
+against the server's hosted face (``/hosted/api/v3``), as ``test_conformance`` does for the seed.
+
+Every browsers, profiles, workspaces, sessions and billing operation (not ``/boxes``, which the
+face does not serve) gets valid and invalid requests; the answers must hold: no 5xx (but the
+501 of ``POST /sessions``, which needs an agent runner, as on the seed face), every body
+matching the document's schema, every status documented or one of the errors the server
+documents itself. Bounded to stay quick: a fixed seed, few examples, and ``POST /browsers``
+(the only operation that launches Chromium) with a handful; each browser made is stopped.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis import Case
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.thread import ServerThread
+from tests.test_hosted_browsers import hosted_url
+
+HOSTED_DOCUMENT = Path(str(resources.files("bu_cdp").joinpath("openapi.hosted.json")))
+CREATE_BROWSER = "create_browser_session_browsers_post"
+CREATE_SESSION = "create_session_sessions_post"
+
+CONFIG = SchemathesisConfig.from_str(
+    f"""
+seed = 20261205
+suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
+
+[generation]
+mode = "all"
+max-examples = 4
+deterministic = true
+no-shrink = true
+database = "none"
+
+[phases.stateful]
+enabled = false
+
+[[operations]]
+include-operation-id = "{CREATE_BROWSER}"
+phases.coverage.enabled = false
+generation.max-examples = 3
+"""
+)
+
+schema = schemathesis.openapi.from_path(HOSTED_DOCUMENT, config=CONFIG).exclude(
+    path_regex="^/boxes"
+)
+
+# Errors the local server answers beyond what the document lists (docs/dialects.md).
+SERVER_ERRORS = {400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429}
+
+
+def _operation_id(case: Case) -> str:
+    return str(case.operation.definition.raw.get("operationId"))
+
+
+def no_server_error(ctx: Any, response: Any, case: Case) -> None:
+    if _operation_id(case) == CREATE_SESSION:
+        assert response.status_code != 500, response.text
+        return  # 501: agent sessions need an agent runner, which the local server has not
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+
+
+def known_status(ctx: Any, response: Any, case: Case) -> None:
+    documented = {int(c) for c in case.operation.definition.raw["responses"] if c.isdigit()}
+    allowed = documented | SERVER_ERRORS
+    if _operation_id(case) == CREATE_SESSION:
+        allowed.add(501)
+    assert response.status_code in allowed, f"undocumented {response.status_code}: {response.text}"
+
+
+@pytest.fixture(scope="module")
+def hosted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    config = ServerConfig(
+        api_key=secrets.token_urlsafe(16),
+        port=0,
+        data_dir=tmp_path_factory.mktemp("hosted-conformance-data"),
+        max_upload_bytes=1 << 20,
+    )
+    with ServerThread(config) as running:
+        yield running
+
+
+@schema.parametrize()
+def test_the_hosted_face_conforms_to_the_hosted_document(
+    case: Case, hosted_server: ServerThread
+) -> None:
+    headers = {"X-Browser-Use-API-Key": hosted_server.config.api_key}
+    response = case.call(base_url=hosted_url(hosted_server), headers=headers)
+    try:
+        case.validate_response(
+            response,
+            checks=[
+                no_server_error,
+                known_status,
+                response_schema_conformance,
+                content_type_conformance,
+            ],
+        )
+    finally:
+        if _operation_id(case) == CREATE_BROWSER and response.status_code == 201:
+            stop = f"{hosted_url(hosted_server)}/browsers/{response.json()['id']}"
+            httpx.patch(stop, json={"action": "stop"}, headers=headers, timeout=30)
