@@ -467,3 +467,41 @@ def test_progress_shows_its_last_line_on_a_terminal_only() -> None:
     piped = io.StringIO()
     Progress("uploading a.bin", 10, stream=piped).finish(10)
     assert piped.getvalue() == ""
+
+
+@pytest.mark.parametrize("dialect", ["seed", "hosted"])
+def test_browsers_list_shows_the_running_ones(
+    on_server: ServerThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
+) -> None:
+    if dialect == "hosted":  # the server's hosted face, as the hosted API answers GET /browsers
+        monkeypatch.setenv(
+            "BU_CDP_BASE_URL", on_server.base_url.replace("/api/v3", "/hosted/api/v3")
+        )
+        monkeypatch.setenv("BU_CDP_API_DIALECT", "hosted")
+    with BrowserUse() as client:
+        running = client.browsers.create(timeout=3)
+        ended = client.browsers.create(timeout=3)
+        client.browsers.stop(ended.id)
+        try:
+            code, out, _ = run(capsys, "browsers", "list")
+            assert code == 0 and out.startswith("ID ")
+            assert running.id in out and ended.id not in out
+            listed = json.loads(run(capsys, "browsers", "list", "--all", "--json")[1])
+            statuses = {b["id"]: b["status"] for b in listed}
+            assert statuses[running.id] == "active" and statuses[ended.id] == "stopped"
+        finally:
+            client.browsers.stop(running.id)
+    code, out, _ = run(capsys, "browsers", "list")
+    assert code == 0 and running.id not in out
+
+
+def test_browsers_list_without_an_api_says_what_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
+    monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
+    code, _, err = run(capsys, "browsers", "list")
+    assert code == 1 and "set BU_CDP_BASE_URL" in err and err.count("\n") == 1

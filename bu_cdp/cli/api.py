@@ -133,6 +133,19 @@ def _browsers_create(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _browsers_list(args: argparse.Namespace, out: Output) -> int:
+    if configured_target(base_url=args.base_url) is None:  # checked before starting anything
+        raise ConfigurationError(
+            "no API is configured, so there are no browsers to list (a server started for "
+            "this command would have none): set BU_CDP_BASE_URL (and BROWSER_USE_API_KEY), "
+            "or pass --base-url"
+        )
+    with client_for(args) as client:
+        browsers = client.browsers.list(status=None if args.all else "active")
+        out.table(browsers, ("id", "status", "created_at", "live_url"))
+    return 0
+
+
 def _browsers_get(args: argparse.Namespace, out: Output) -> int:
     with client_for(args) as client:
         out.record(client.browsers.get(args.id), BROWSER_FIELDS)
@@ -382,6 +395,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     browsers = group("browsers", "create, look at and stop browsers")
     create = command(browsers, "create", _browsers_create, "create a browser (on a server)")
     add_browser_options(create)
+    listing = command(browsers, "list", _browsers_list, "the browsers running on the API")
+    listing.add_argument("--all", action="store_true", help="stopped ones too, not only active")
     command(browsers, "get", _browsers_get, "a browser's status and addresses", "id")
     stop = command(browsers, "stop", _browsers_stop, "stop a browser, or the leaked ones")
     stop.add_argument("id", nargs="?", help="the browser to stop")
