@@ -194,7 +194,7 @@ def test_demo_urls_are_local_when_the_browsers_run_here(monkeypatch: pytest.Monk
 
 
 def test_agent_task_explains_the_local_501(tmp_path: Path, server: ServerThread) -> None:
-    done = _run([_recipe("agent_task.py")], tmp_path, server)
+    done = _run([_recipe("agent_task.py"), "Find the price of the blue lamp"], tmp_path, server)
     assert done.returncode == 2
     assert "Agent sessions are not available here" in done.stdout
     assert "BROWSER_USE_API_KEY" in done.stdout

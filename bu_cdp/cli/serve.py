@@ -24,6 +24,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     """The server's settings from ``serve``'s flags (and the environment they fall back on)."""
     from bu_cdp.server.config import ServerConfig, default_max_browsers
 
+    proxies = _proxies(args)  # a mistake there ends the start before a key is made up
     api_key = args.api_key or os.environ.get(SERVER_KEY_ENV)
     if not api_key:
         api_key = secrets.token_urlsafe(24)
@@ -38,7 +39,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         max_queued=args.max_queued,
         warm=args.warm,
         cdp_relay=args.cdp_relay,
-        proxies=_proxies(args),
+        proxies=proxies,
         data_dir=args.data_dir,
         price_per_browser_hour=args.price_per_hour,
         credit=args.credit,
