@@ -152,16 +152,9 @@ def _exercise(run: Run, server: ServerThread, downloads: Path) -> None:
         run("workspaces.files(prefix)", lambda: c.workspaces.files(wid, prefix="in/"))
         run("workspaces.files(urls)", lambda: c.workspaces.files(wid, include_urls=True))
         run("workspaces.size", lambda: c.workspaces.size(wid))
-        # Hosted: the file's listing (checked here) gives its URL; the local hosted face lists
-        # none, so the client says it cannot download (501) after that request.
-        refusal = 501 if c.dialect == "hosted" else 0
-        got = run(
-            "workspaces.download",
-            lambda: c.workspaces.download(wid, "a.txt", downloads),
-            may_refuse=refusal,
-        )
-        assert got is not None if c.dialect == "seed" else got is None
-        assert got is None or got.read_bytes() == b"hello"
+        # Hosted: from the presigned URL the file's listing (checked here) gives.
+        got = run("workspaces.download", lambda: c.workspaces.download(wid, "a.txt", downloads))
+        assert got is not None and got.read_bytes() == b"hello"
         run("workspaces.delete_file", lambda: c.workspaces.delete_file(wid, "in/b.txt"))
         run("workspaces.delete", lambda: c.workspaces.delete(wid))
 
@@ -247,4 +240,4 @@ def test_every_request_of_a_dialect_is_in_its_document(
               "hosted": {"billing.usage"}}[dialect]  # fmt: skip
     assert set(run.unsaid) == unsaid
     if dialect == "hosted":
-        assert "PUT" in handed_out, "the upload went through a presigned URL"
+        assert handed_out == {"PUT", "GET"}, "upload and download went through presigned URLs"

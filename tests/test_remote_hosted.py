@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bu_cdp import BrowserUse, RemoteBrowser, remote_browser
+from bu_cdp import BrowserUse, RemoteBrowser, _exits, remote_browser
 from bu_cdp.cli import main as cli
 from bu_cdp.ledger import Ledger
 from bu_cdp.server.config import ServerConfig
@@ -126,4 +126,17 @@ def test_the_leak_sweep_stops_a_hosted_browser_the_hosted_way(
 
         assert cli(["browsers", "stop", "--leaked"]) == 0
         assert client.browsers.get(leaked).status == "stopped"
+    assert Ledger(ledger_file).open_entries() == []
+
+
+def test_the_exit_sweep_stops_a_hosted_browser_the_hosted_way(
+    hosted: dict[str, str], ledger_file: Path
+) -> None:
+    """What a process leaves at interpreter exit (a failed stop, a block never left) is
+    stopped in the dialect it was created with."""
+    with BrowserUse(**hosted, dialect="hosted") as client:
+        left = str(client.browsers.create(timeout=5).id)
+        _exits.created(client.target, left)
+        _exits.sweep()
+        assert client.browsers.get(left).status == "stopped"
     assert Ledger(ledger_file).open_entries() == []

@@ -126,3 +126,28 @@ async def test_the_async_face_waits_the_same_way() -> None:
         await run_async(life.close(client))
     assert life.record is not None and life.record.recording_url == RECORDING
     assert api.calls == ["POST /browsers/b1/stop", "GET /browsers/b1", "GET /browsers/b1"]
+
+
+def test_a_hosted_browser_is_polled_while_its_recording_is_available_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The hosted API (played here) stops by PATCH, then says ``recordingAvailable``: polled
+    while true, given up at once when false, long before ``recording_timeout``."""
+    calls: list[str] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path.removeprefix('/api/v3')}")
+        available = calls.count("GET /browsers/b1") < 2
+        return httpx.Response(
+            200, json={"id": "b1", "status": "stopped", "recordingAvailable": available}
+        )
+
+    life = _life(recording_timeout=300)
+    hosted = httpx.MockTransport(api)
+    with caplog.at_level(logging.WARNING, logger="bu_cdp"):
+        with BrowserUse(
+            api_key=KEY, base_url="https://api.browser-use.com/api/v3", transport=hosted
+        ) as client:
+            run_sync(life.close(client))
+    assert calls == ["PATCH /browsers/b1", "GET /browsers/b1", "GET /browsers/b1"]
+    assert "browser b1 has no recording" in caplog.text

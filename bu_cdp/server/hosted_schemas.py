@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -147,13 +147,6 @@ class HostedNameRequest(NameRequest):
 
 
 MAX_PAGE_SIZE = 100  # the document's largest page
-T = TypeVar("T")
-
-
-def page_window(items: list[T], number: int, size: int) -> list[T]:
-    """Page ``number`` (from 1) of ``size`` items."""
-    start = (number - 1) * size
-    return items[start : start + size]
 
 
 class HostedUploadItem(HostedRequest):
@@ -181,8 +174,9 @@ class HostedSessionStop(HostedRequest):
 
 
 class HostedSessionCreate(HostedRequest):
-    """The document's ``RunTaskRequest``: checked here; what a session does with it is the
-    seed face's ``Sessions.create``."""
+    """The document's ``RunTaskRequest``: its ids checked here; what a session does with it is
+    the seed face's ``Sessions.create``. Fields beyond the document are let through: the SDK
+    sends newer ones (``thinkingLevel``, ``browserScreenWidth``) when asked to."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 

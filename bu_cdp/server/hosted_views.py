@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bu_cdp.models import BrowserStatus
 from bu_cdp.server.billing import Pricing
@@ -17,6 +17,15 @@ from bu_cdp.server.store import now, parse_time, timestamp
 def money(amount: float) -> str:
     """A decimal string, as the document types costs (no exponent)."""
     return f"{amount:.6f}"
+
+
+T = TypeVar("T")
+
+
+def page_window(items: list[T], number: int, size: int) -> list[T]:
+    """Page ``number`` (from 1) of ``size`` items."""
+    start = (number - 1) * size
+    return items[start : start + size]
 
 
 def page_envelope(

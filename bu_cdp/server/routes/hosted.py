@@ -2,7 +2,7 @@
 
 ``/api/v3`` answers the seed dialect exactly; the hosted dialect (camelCase, envelopes, stop by
 ``PATCH``, presigned uploads) is served by the same app and the same store under ``PREFIX``, so
-the official SDK works against this server unchanged (docs/dialects.md).
+the official SDK works against this server unchanged (docs/hosted-face.md).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def mount(app: FastAPI) -> None:
     """Add the hosted face to the app: its API under ``PREFIX``, its presigned URLs."""
     app.state.presigned = PresignedUrls(app.state.config.minute_seconds)
     api = APIRouter(dependencies=[Depends(require_api_key)])
-    for face in (hosted_browsers, hosted_profiles, hosted_workspaces, hosted_billing):
+    faces = (hosted_browsers, hosted_profiles, hosted_workspaces, hosted_sessions, hosted_billing)
+    for face in faces:
         api.include_router(face.router)
-    api.include_router(hosted_sessions.router)
     app.include_router(api, prefix=PREFIX)
     app.include_router(uploads.router)

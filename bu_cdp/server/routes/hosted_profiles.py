@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from bu_cdp.server import hosted_views
 from bu_cdp.server.hosted_errors import HostedRoute
-from bu_cdp.server.hosted_schemas import MAX_PAGE_SIZE, HostedNameRequest, page_window
+from bu_cdp.server.hosted_schemas import MAX_PAGE_SIZE, HostedNameRequest
 from bu_cdp.server.profiles import Profiles
 
 router = APIRouter(tags=["Profiles"], route_class=HostedRoute)
@@ -31,7 +31,9 @@ def list_profiles(
     query: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     found = _profiles(request).list(query)
-    items = [hosted_views.profile(v) for v in page_window(found, page_number, page_size)]
+    items = [
+        hosted_views.profile(v) for v in hosted_views.page_window(found, page_number, page_size)
+    ]
     return hosted_views.page_envelope(items, len(found), page_number, page_size)
 
 

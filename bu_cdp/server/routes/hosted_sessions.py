@@ -20,7 +20,6 @@ from bu_cdp.server.hosted_schemas import (
     HostedSessionCreate,
     HostedSessionStop,
     StopStrategy,
-    page_window,
 )
 from bu_cdp.server.problems import ApiProblem, invalid
 from bu_cdp.server.routes.live import recording_url_for
@@ -59,7 +58,7 @@ def list_sessions(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> dict[str, Any]:
     found = _sessions(request).list(None, None)
-    items = [_present(request, view) for view in page_window(found, page, page_size)]
+    items = [_present(request, view) for view in hosted_views.page_window(found, page, page_size)]
     return {"sessions": items, "total": len(found), "page": page, "pageSize": page_size}
 
 

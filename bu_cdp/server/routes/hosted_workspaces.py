@@ -18,7 +18,6 @@ from bu_cdp.server.hosted_schemas import (
     MAX_PAGE_SIZE,
     HostedNameRequest,
     HostedUploadRequest,
-    page_window,
 )
 from bu_cdp.server.presigned import (
     DOWNLOAD_PATH,
@@ -47,7 +46,7 @@ def list_workspaces(
     page_number: Annotated[int, Query(ge=1, alias="pageNumber")] = 1,
 ) -> dict[str, Any]:
     found = _workspaces(request).list()
-    items = [hosted_views.named(v) for v in page_window(found, page_number, page_size)]
+    items = [hosted_views.named(v) for v in hosted_views.page_window(found, page_number, page_size)]
     return hosted_views.page_envelope(items, len(found), page_number, page_size)
 
 
