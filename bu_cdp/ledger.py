@@ -344,7 +344,9 @@ def stop_leaked(
         elif alive is None:
             outcomes.append(Outcome(entry, "in use", f"made on {entry.owner.host}, not here"))
         elif entry.kept and not include_kept:
-            outcomes.append(Outcome(entry, "kept", "left running on purpose (keep_alive)"))
+            outcomes.append(
+                Outcome(entry, "kept", "left running on purpose; --include-kept stops it")
+            )
         elif entry.embedded:
             outcomes.append(
                 Outcome(entry, "died", f"its embedded server ended with pid {entry.owner.pid}")

@@ -57,6 +57,9 @@ class BrowserStatus(StrEnum):
 
 TERMINAL_SESSION_STATUSES = frozenset({"stopped", "error", "timed_out"})
 MAX_TIMEOUT_MINUTES = 240  # the spec's maximum for a browser's timeout
+# A browser's screen in CSS pixels, as the local server accepts it; the client checks the same.
+MIN_SCREEN = (320, 240)
+MAX_SCREEN = (3840, 2160)
 
 
 class SessionCreate(RequestModel):

@@ -19,15 +19,18 @@ from typing import Any, TypedDict
 
 from pydantic import ValidationError
 
-from bu_cdp.models import MAX_TIMEOUT_MINUTES, CustomProxy
+from bu_cdp.models import MAX_SCREEN, MAX_TIMEOUT_MINUTES, MIN_SCREEN, CustomProxy
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_RECORDING_TIMEOUT",
+    "FLAGS",
+    "KEYWORDS",
     "MAX_TIMEOUT_MINUTES",
     "OPTION_NAMES",
     "BrowserOptions",
     "BrowserPlan",
+    "Words",
     "check_screen",
     "check_timeout",
     "minutes_from_text",
@@ -65,6 +68,7 @@ class BrowserPlan:
     name must be looked up first); a proxy password in them never shows in a repr."""
 
     fields: dict[str, Any]
+    words: Words  # how the caller's messages name the options
     profile: str | None
     profile_id: str | None
     create_profile: bool
@@ -76,14 +80,64 @@ class BrowserPlan:
     reconnect: bool
 
 
+@dataclass(frozen=True)
+class Words:
+    """How messages name the profile options: Python's keywords, or the command's flags, so
+    each user reads the words they typed."""
+
+    create_profile: str  # the switch that creates a missing profile
+    named_profile: str  # a profile given by name
+    by_id: str  # how to give a profile by its id
+    if_missing: str  # what to do about a name no profile has ({name!r} in it is the name)
+    labels: Mapping[str, str]  # option -> its name in "... must be a non-empty string"
+
+
+KEYWORDS = Words(
+    create_profile="create_profile=True",
+    named_profile="profile='<name>'",
+    by_id="profile_id=",
+    if_missing="pass create_profile=True to create it (or profile_id= if {name!r} is an id)",
+    labels={},
+)
+FLAGS = Words(
+    create_profile="--create-profile",
+    named_profile="--profile NAME",
+    by_id="--profile with the profile's id",
+    if_missing="add --create-profile to create it",
+    labels={"profile": "--profile", "proxy_country_code": "--proxy-country"},
+)
+
+SCREEN_RANGE = (
+    f"a width of {MIN_SCREEN[0]} to {MAX_SCREEN[0]} and a height of {MIN_SCREEN[1]} to "
+    f"{MAX_SCREEN[1]} pixels"
+)
+
+
+def _screen_problem(width: int, height: int) -> str | None:
+    """What is wrong with a screen of whole pixels: a side outside the server's range."""
+    for side, value, low, high in (
+        ("width", width, MIN_SCREEN[0], MAX_SCREEN[0]),
+        ("height", height, MIN_SCREEN[1], MAX_SCREEN[1]),
+    ):
+        if not low <= value <= high:
+            return f"the {side} {value} is {'too small' if value < low else 'too large'}"
+    return None
+
+
 def check_screen(screen: Any) -> tuple[int, int]:
-    """``(width, height)`` in pixels, both whole numbers above 0; else a ValueError."""
+    """``(width, height)`` in whole pixels, each within the server's range (``MIN_SCREEN`` to
+    ``MAX_SCREEN``, which the server answers 422 outside of); else a ValueError saying why."""
     if not (
         isinstance(screen, tuple | list)
         and len(screen) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in screen)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in screen)
     ):
-        raise ValueError(f"screen must be (width, height) in pixels, got {screen!r}")
+        raise ValueError(f"screen must be (width, height) in whole pixels, got {screen!r}")
+    problem = _screen_problem(int(screen[0]), int(screen[1]))
+    if problem:
+        raise ValueError(
+            f"screen must be (width, height) with {SCREEN_RANGE}; got {tuple(screen)!r}: {problem}"
+        )
     return int(screen[0]), int(screen[1])
 
 
@@ -107,11 +161,17 @@ def screen_from_text(text: str) -> tuple[int, int]:
     try:
         if not x:
             raise ValueError
-        return check_screen((int(width), int(height)))
+        size = int(width), int(height)
     except ValueError:
+        size = None
+    problem = _screen_problem(*size) if size else None
+    if size is None or problem:
+        why = f": {problem}" if problem else ""
         raise ValueError(
-            f"expected WIDTHxHEIGHT in pixels, each at least 1, like 1280x720; got {text!r}"
-        ) from None
+            f"expected WIDTHxHEIGHT in pixels, like 1280x720, with {SCREEN_RANGE}; "
+            f"got {text!r}{why}"
+        )
+    return size
 
 
 def minutes_from_text(text: str) -> int:
@@ -124,9 +184,10 @@ def minutes_from_text(text: str) -> int:
         ) from None
 
 
-def plan_browser(caller: str, options: Mapping[str, Any]) -> BrowserPlan:
+def plan_browser(caller: str, options: Mapping[str, Any], words: Words = KEYWORDS) -> BrowserPlan:
     """Check ``options`` (the keys of ``BrowserOptions``; None means not given) for ``caller``
-    (named in the errors) and map them to a create request's fields."""
+    (named in the errors, which name the options in ``words``) and map them to a create
+    request's fields."""
     for name in options:
         if name not in OPTION_NAMES:
             close = difflib.get_close_matches(name, sorted(OPTION_NAMES), n=1)
@@ -139,10 +200,11 @@ def plan_browser(caller: str, options: Mapping[str, Any]) -> BrowserPlan:
         raise TypeError(f"{caller}(): give profile= or profile_id=, not both")
     for name in ("profile", "profile_id", "proxy_country_code"):
         if name in o and (not isinstance(o[name], str) or not o[name]):
-            raise TypeError(f"{caller}(): {name} must be a non-empty string, got {o[name]!r}")
+            label = words.labels.get(name, name)
+            raise TypeError(f"{caller}(): {label} must be a non-empty string, got {o[name]!r}")
     create_profile = bool(o.get("create_profile", False))
     if create_profile and profile is None:
-        raise TypeError(f"{caller}(): create_profile=True needs profile='<name>'")
+        raise TypeError(f"{caller}(): {words.create_profile} needs {words.named_profile}")
 
     screen = check_screen(o["screen"]) if "screen" in o else None
     timeout = check_timeout(o["timeout"]) if "timeout" in o else None
@@ -166,6 +228,7 @@ def plan_browser(caller: str, options: Mapping[str, Any]) -> BrowserPlan:
         fields["browserScreenWidth"], fields["browserScreenHeight"] = screen
     return BrowserPlan(
         fields={k: v for k, v in fields.items() if v is not None},
+        words=words,
         profile=profile,
         profile_id=profile_id,
         create_profile=create_profile,

@@ -30,7 +30,14 @@ from bu_cdp import _exits
 from bu_cdp._effects import Call, Pause, Procedure, run_async, run_sync
 from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError, ProfileLookupError
 from bu_cdp.models import Browser, BrowserStatus
-from bu_cdp.options import DEFAULT_CONNECT_TIMEOUT, BrowserOptions, BrowserPlan, plan_browser
+from bu_cdp.options import (
+    DEFAULT_CONNECT_TIMEOUT,
+    KEYWORDS,
+    BrowserOptions,
+    BrowserPlan,
+    Words,
+    plan_browser,
+)
 from bu_cdp.settings import choose_dialect
 
 if TYPE_CHECKING:
@@ -61,9 +68,12 @@ def _is_cdp_address(target: str) -> bool:
     return target.split("://", 1)[0].lower() in ("ws", "wss", "http", "https")
 
 
-def profile_id_for(client: Any, wanted: str, create: bool = False) -> Procedure[str]:
+def profile_id_for(
+    client: Any, wanted: str, create: bool = False, words: Words = KEYWORDS
+) -> Procedure[str]:
     """The id of a profile given by id or name: an id as is, otherwise a name matched exactly
-    among ``profiles.list(query=name)``, created when missing if ``create``."""
+    among ``profiles.list(query=name)``, created when missing if ``create``. The errors name
+    the options in the caller's ``words``."""
     if _UUID.match(wanted):
         return wanted
     found = yield Call(client.profiles, "list", kwargs={"query": wanted})
@@ -74,16 +84,15 @@ def profile_id_for(client: Any, wanted: str, create: bool = False) -> Procedure[
     if matches:
         ids = ", ".join(str(p.id) for p in matches)
         raise ProfileLookupError(
-            f"{len(matches)} profiles are named {wanted!r} ({ids}); pass profile_id= to choose one"
+            f"{len(matches)} profiles are named {wanted!r} ({ids}); "
+            f"pass {words.by_id} to choose one"
         )
     if create:
         made = yield Call(client.profiles, "create", (wanted,))
         log.info("created profile %r (%s)", wanted, made.id)
         return str(made.id)
-    raise ProfileLookupError(
-        f"no profile named {wanted!r}; pass create_profile=True to create it "
-        f"(or profile_id= if {wanted!r} is an id)"
-    )
+    hint = words.if_missing.format(name=wanted)
+    raise ProfileLookupError(f"no profile named {wanted!r}; {hint}")
 
 
 def create_fields(client: Any, plan: BrowserPlan) -> Procedure[dict[str, Any]]:
@@ -92,7 +101,9 @@ def create_fields(client: Any, plan: BrowserPlan) -> Procedure[dict[str, Any]]:
     if plan.profile_id is not None:
         fields["profile_id"] = plan.profile_id
     elif plan.profile is not None:
-        fields["profile_id"] = yield from profile_id_for(client, plan.profile, plan.create_profile)
+        fields["profile_id"] = yield from profile_id_for(
+            client, plan.profile, plan.create_profile, plan.words
+        )
     return fields
 
 

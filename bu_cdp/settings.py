@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from bu_cdp.errors import ConfigurationError, NotFoundError
+
 HOSTED_BASE_URL = "https://api.browser-use.com/api/v3"
 API_KEY_ENV = "BROWSER_USE_API_KEY"
 BASE_URL_ENV = "BU_CDP_BASE_URL"
@@ -68,12 +70,25 @@ def configured_target(
     """The API that arguments and environment choose (1 and 2 above), or None when they choose
     none. Starts nothing."""
     api_key = api_key or os.environ.get(API_KEY_ENV) or None
+    named = "base_url" if base_url else BASE_URL_ENV
     base_url = base_url or os.environ.get(BASE_URL_ENV) or None
     if api_key is None and base_url is None:
         choose_dialect("", dialect)  # a bad value is an error here too
         return None
+    if base_url is not None:
+        check_base_url(base_url, named)
     url = (base_url or HOSTED_BASE_URL).rstrip("/")
     return Target(url, api_key, dialect=choose_dialect(url, dialect))
+
+
+def check_base_url(url: str, named: str) -> None:
+    """An API's address is http(s)://host[:port]/path; ``named`` is where it was given."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"{named}={url!r} is not an API address: give one like "
+            "http://127.0.0.1:8777/api/v3 (or https://api.browser-use.com/api/v3)"
+        )
 
 
 def resolve_target(
@@ -91,3 +106,20 @@ def resolve_target(
             url = url.removesuffix(LOCAL_SEED_PATH) + LOCAL_HOSTED_PATH
         return Target(url, server.api_key, embedded=True, dialect=chosen)
     return target
+
+
+def missing_api_path(error: BaseException, base_url: str | None, flag: str) -> str | None:
+    """For a 404 "Not Found" from a server whose address does not end in /api/v3 (the usual
+    slip: ``http://host:8777`` for ``http://host:8777/api/v3``), what to write instead.
+    ``base_url`` is the one given as an argument (``flag`` names it), else the environment's."""
+    named = flag if base_url else BASE_URL_ENV
+    url = (base_url or os.environ.get(BASE_URL_ENV) or "").rstrip("/")
+    said = error.message.strip() if isinstance(error, NotFoundError) else ""
+    if not (url and (said == "Not Found" or said.endswith(": Not Found"))):
+        return None
+    if urlsplit(url).path.endswith("/api/v3"):
+        return None
+    return (
+        f"{url} answers 404 Not Found: the v3 API is at an address ending in /api/v3; "
+        f"set {named} to {url}/api/v3"
+    )

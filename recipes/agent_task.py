@@ -16,6 +16,7 @@ served on this machine, so the whole run stays offline.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from _demo_site import browsers_run_here, demo_urls
@@ -34,9 +35,14 @@ HOSTED_TASK = "Find the price of the Browser Use Pro plan."
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "task", nargs="?", default=None, help="in words (default: the demo shop's price)"
+    )
+    given = parser.parse_args(argv[1:]).task
     with demo_urls() as urls, BrowserUse() as client:
-        task = argv[1] if len(argv) > 1 else HOSTED_TASK
-        if len(argv) == 1 and browsers_run_here():
+        task = given or HOSTED_TASK
+        if given is None and browsers_run_here():
             task = f"Open {urls.pages[2]} and report the product's name and price."
         try:
             # Creates the session, polls with backoff until it ends, parses the output.

@@ -19,7 +19,9 @@ import sys
 import time
 from collections.abc import Iterator
 
+from _args import page_url, positive_int
 from _demo_site import demo_urls
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Playwright, async_playwright
 
 from bu_cdp import AsyncBrowserUse, AsyncRemoteBrowser
@@ -48,14 +50,19 @@ async def visit(
         started = time.monotonic()
         with gauge.holding():  # from asking for the browser until it is stopped
             async with AsyncRemoteBrowser(playwright=pw, client=client) as rb:
-                await rb.page.goto(url)
-                title = await rb.page.title()
-                # evaluate, not a locator: a page without an <h1> answers None, not a timeout.
-                heading = await rb.page.evaluate("document.querySelector('h1')?.innerText ?? null")
+                try:
+                    await rb.page.goto(url)
+                except PlaywrightError as exc:  # one page that fails does not end the crawl
+                    found: dict[str, object] = {"error": exc.message.splitlines()[0]}
+                else:
+                    # evaluate, not a locator: a page without an <h1> answers None, not a wait.
+                    found = {
+                        "title": await rb.page.title(),
+                        "h1": await rb.page.evaluate("document.querySelector('h1')?.innerText"),
+                    }
         return {
             "url": url,
-            "title": title,
-            "h1": heading,
+            **found,
             "browser": rb.id,
             "seconds": round(time.monotonic() - started, 2),
         }
@@ -69,8 +76,10 @@ async def crawl(urls: list[str], concurrency: int, gauge: Gauge) -> list[dict[st
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=3)
-    parser.add_argument("urls", nargs="*")
+    parser.add_argument(
+        "--concurrency", type=positive_int, default=3, help="browsers at once (default 3)"
+    )
+    parser.add_argument("urls", nargs="*", type=page_url, metavar="URL")
     args = parser.parse_args(argv[1:])
     gauge = Gauge()
     with contextlib.ExitStack() as stack:

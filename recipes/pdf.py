@@ -8,9 +8,12 @@ with BROWSER_USE_API_KEY set, the same script uses the hosted API.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import urllib.parse
 from pathlib import Path
+
+from _args import load, page_url
 
 from bu_cdp import remote_browser
 
@@ -24,12 +27,21 @@ td,th{padding:4px 12px;border-bottom:1px solid #ccc}</style>
 
 
 def main(argv: list[str]) -> int:
-    url = argv[1] if len(argv) > 1 else "data:text/html," + urllib.parse.quote(INVOICE)
-    out = Path(argv[2] if len(argv) > 2 else "out/page.pdf").resolve()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "url",
+        nargs="?",
+        type=page_url,
+        default="data:text/html," + urllib.parse.quote(INVOICE),
+        help="the page (example.com means https://example.com; default: a built-in invoice)",
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=Path("out/page.pdf"))
+    args = parser.parse_args(argv[1:])
+    out = args.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
 
     with remote_browser() as page:
-        page.goto(url)
+        load(page, args.url)
         page.emulate_media(media="print")  # print styles, as a user's "Save as PDF" would
         page.pdf(path=str(out), format="A4", print_background=True)
 

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from _args import load, page_url
 from _demo_site import demo_urls
 
 from bu_cdp import remote_browser
@@ -37,7 +38,7 @@ def custom_proxy(url: str) -> dict[str, Any]:
 
 def seen_address(url: str, **proxy_options: Any) -> str:
     with remote_browser(**proxy_options) as page:
-        page.goto(url)
+        load(page, url)
         return page.locator("body").inner_text().strip()
 
 
@@ -46,7 +47,7 @@ def main(argv: list[str]) -> int:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--country", help="a country code the server has a proxy for")
     which.add_argument("--proxy", help="your own proxy, http://user:password@host:port")
-    parser.add_argument("url", nargs="?")
+    parser.add_argument("url", nargs="?", type=page_url, help="an address page (default: local)")
     args = parser.parse_args(argv[1:])
 
     options: dict[str, Any] = {}

@@ -8,11 +8,13 @@ browsers run elsewhere (the hosted API), https://example.com, since they cannot 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
 from pathlib import Path
 
+from _args import load, page_url
 from _demo_site import demo_urls
 
 from bu_cdp import remote_browser
@@ -20,7 +22,7 @@ from bu_cdp import remote_browser
 
 def scrape(url: str) -> dict[str, object]:
     with remote_browser() as page:
-        page.goto(url)
+        load(page, url)
         # One round trip: the page builds the list itself, absolute URLs included.
         links = page.eval_on_selector_all(
             "a[href]", "els => els.map(a => ({text: a.innerText.trim(), href: a.href}))"
@@ -29,10 +31,19 @@ def scrape(url: str) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[2] if len(argv) > 2 else "out/links.json").resolve()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "url",
+        nargs="?",
+        type=page_url,
+        help="the page (example.com means https://example.com; default: a demo site)",
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=Path("out/links.json"))
+    args = parser.parse_args(argv[1:])
+    out = args.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        url = argv[1] if len(argv) > 1 else stack.enter_context(demo_urls()).home
+        url = args.url or stack.enter_context(demo_urls()).home
         result = scrape(url)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{len(result['links'])} links from {result['title']!r} saved to {out}")  # type: ignore[arg-type]

@@ -8,9 +8,12 @@ this works offline. Without a URL it renders a small built-in page.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import urllib.parse
 from pathlib import Path
+
+from _args import load, page_url
 
 from bu_cdp import remote_browser
 
@@ -25,12 +28,21 @@ DEMO_PAGE = """<!doctype html>
 
 
 def main(argv: list[str]) -> int:
-    url = argv[1] if len(argv) > 1 else "data:text/html," + urllib.parse.quote(DEMO_PAGE)
-    out = Path(argv[2] if len(argv) > 2 else "out/screenshot.png").resolve()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "url",
+        nargs="?",
+        type=page_url,
+        default="data:text/html," + urllib.parse.quote(DEMO_PAGE),
+        help="the page (example.com means https://example.com; default: a built-in page)",
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=Path("out/screenshot.png"))
+    args = parser.parse_args(argv[1:])
+    out = args.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
 
     with remote_browser(screen=(1280, 720)) as page:
-        page.goto(url)
+        load(page, args.url)
         page.screenshot(path=str(out), full_page=True)
         title = page.title()
 

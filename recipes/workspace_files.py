@@ -11,6 +11,7 @@ listing and the total size against what it uploaded instead.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import uuid
@@ -20,7 +21,8 @@ from bu_cdp import BrowserUse
 from bu_cdp.errors import NotFoundError
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv[1:])
     with BrowserUse() as client, tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.csv"
         report.write_text("product,price\nTeapot,18.00\nMug,6.50\n")
@@ -60,4 +62,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

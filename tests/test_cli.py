@@ -50,7 +50,7 @@ def test_profiles_and_workspaces_round_trip(
         capsys, "workspaces", "upload", workspace["id"], str(data), "--prefix", "in/"
     )
     assert code == 0 and "uploaded 1 file(s)" in out
-    assert "uploading data.bin: 195.3 KiB" in err  # progress, on stderr
+    assert err == ""  # not a terminal: no progress, not even its last line
     files = json.loads(run(capsys, "workspaces", "files", workspace["id"], "--json")[1])
     assert [(f["path"], f["size"]) for f in files] == [("in/data.bin", 200_000)]
     assert run(capsys, "workspaces", "size", workspace["id"])[1].strip() == "200000 bytes"
@@ -219,7 +219,21 @@ def test_open_says_when_its_browser_ends_by_itself(on_server: ServerThread, tmp_
         (["open", "--screen=-800x600"], "expected WIDTHxHEIGHT"),
         (["browsers", "create", "--timeout", "0"], "expected whole minutes from 1 to 240"),
         (["open", "--timeout", "241"], "expected whole minutes from 1 to 240"),
-        (["open", "--create-profile"], "create_profile=True needs profile"),
+        (["open", "--create-profile"], "--create-profile needs --profile NAME"),
+        (["open", "--profile", ""], "--profile must be a non-empty string"),
+        (["browsers", "create", "--screen", "100x100"], "got '100x100': the width 100 is too"),
+        (["open", "--screen", "1280x9000"], "got '1280x9000': the height 9000 is too large"),
+        (["browsers", "create", "--bogus"], "unrecognized arguments: --bogus"),
+        (["profiles", "list", "--base-url", "not-a-url"], "'not-a-url' is not an API address"),
+        (["serve", "--port", "99999"], "--port: expected a whole number from 0 to 65535"),
+        (["serve", "--port", "-1"], "--port: expected a whole number from 0 to 65535"),
+        (["serve", "--credit", "-1"], "--credit: expected a number of 0 or more, got '-1'"),
+        (["serve", "--price-per-hour", "nan"], "--price-per-hour: expected a number of 0"),
+        (["serve", "--warm", "-1"], "--warm: expected a whole number of 0 or more"),
+        (["serve", "--max-queued", "-1"], "--max-queued: expected a whole number of 0 or more"),
+        (["serve", "--queue-timeout", "-1"], "--queue-timeout: expected a number of 0 or more"),
+        (["serve", "--max-upload-bytes", "0"], "--max-upload-bytes: expected a whole number"),
+        (["serve", "--max-browsers", "x"], "--max-browsers: expected a whole number of 1"),
     ],
 )
 def test_a_usage_mistake_is_status_2_and_names_it(
@@ -229,7 +243,11 @@ def test_a_usage_mistake_is_status_2_and_names_it(
         main(argv)
     assert usage_error.value.code == 2
     err = capsys.readouterr().err
-    assert says in err and "usage: bu-cdp" in err
+    assert says in err
+    # The usage of the command the mistake was made in, not the top level's.
+    command = " ".join(a for a in argv[:2] if not a.startswith("-"))
+    assert err.startswith(f"usage: bu-cdp {command} ")
+    assert "Python" not in err and "=True" not in err and "='" not in err
 
 
 class Terminal(io.StringIO):
@@ -264,3 +282,225 @@ def test_a_wait_is_shown_on_a_terminal_and_erased_after() -> None:
     with Waiting("creating a browser", stream=piped, interval=0.01):
         time.sleep(0.05)
     assert piped.getvalue() == ""  # a pipe or a log gets only the answer
+
+
+def test_serve_refuses_a_proxy_for_a_code_no_browser_can_ask_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "serve", "--port", "0", "--proxy", "x=http://proxy.test:8080")
+    assert code == 1
+    assert err.splitlines() == [
+        "bu-cdp: error: --proxy: 'x' is not a country code: 2 to 8 letters, digits, '-' or '_', "
+        "starting with 2 letters (for example us)"
+    ]
+
+
+def test_a_message_about_profiles_names_the_flags(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "browsers", "create", "--profile", "cli-nobody")
+    assert code == 1
+    assert (
+        err == "bu-cdp: error: no profile named 'cli-nobody'; add --create-profile to create it\n"
+    )
+
+
+def test_profiles_are_named_or_given_by_id_and_a_name_stays_one_profiles(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = json.loads(run(capsys, "profiles", "create", "cli-named", "--json")[1])
+    code, out, _ = run(capsys, "profiles", "get", "cli-named", "--json")
+    assert code == 0 and json.loads(out)["id"] == made["id"]
+
+    # A second profile of the name would make `--profile cli-named` ambiguous: refused.
+    code, _, err = run(capsys, "profiles", "create", "cli-named")
+    assert code == 1
+    assert f"a profile named 'cli-named' already exists ({made['id']})" in err
+    assert run(capsys, "profiles", "create", "cli-other")[0] == 0
+    code, _, err = run(capsys, "profiles", "rename", "cli-other", "cli-named")
+    assert code == 1 and "already exists" in err
+    assert run(capsys, "profiles", "rename", "cli-named", "cli-named")[0] == 0  # its own name
+
+    code, _, err = run(capsys, "profiles", "get", "cli-missing")
+    assert code == 1
+    assert err == (
+        "bu-cdp: error: no profile named 'cli-missing'; `bu-cdp profiles list` shows them\n"
+    )
+    code, out, _ = run(capsys, "profiles", "delete", "cli-named")
+    assert (code, out.strip()) == (0, f"deleted profile {made['id']}")
+    assert run(capsys, "profiles", "delete", "cli-other")[0] == 0
+    with BrowserUse() as client:
+        assert not [p for p in client.profiles.list() if p.name in ("cli-named", "cli-other")]
+
+
+def test_upload_checks_every_file_before_sending_any(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    workspace = json.loads(run(capsys, "workspaces", "create", "cli-checked", "--json")[1])
+    ok = tmp_path / "ok.csv"
+    ok.write_text("a,b\n")
+    folder = tmp_path / "somedir"
+    folder.mkdir()
+    for files, says in [
+        ([folder], f"{folder} is a folder: give the files in it ({folder}/*)"),
+        ([ok, tmp_path / "missing.txt"], f"{tmp_path / 'missing.txt'}: no such file"),
+    ]:
+        with pytest.raises(SystemExit) as usage_error:
+            main(["workspaces", "upload", workspace["id"], *map(str, files)])
+        assert usage_error.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{says} (nothing was uploaded)" in err
+        assert err.startswith("usage: bu-cdp workspaces upload")
+    with BrowserUse() as client:
+        assert client.workspaces.files(workspace["id"]) == []  # not even ok.csv
+        client.workspaces.delete(workspace["id"])
+
+
+def test_a_reader_that_goes_away_is_no_error(on_server: ServerThread) -> None:
+    """`bu-cdp billing usage | head -1`, with the reader gone before anything is written."""
+    reader, writer = os.pipe()
+    os.close(reader)  # every write to the pipe now fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bu_cdp.cli", "billing", "usage"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert done.stderr == ""
+    assert done.returncode == 141
+
+
+def test_a_base_url_without_the_api_path_says_to_add_it(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = on_server.base_url.removesuffix("/api/v3")
+    monkeypatch.setenv("BU_CDP_BASE_URL", root)
+    code, _, err = run(capsys, "profiles", "list")
+    assert code == 1
+    assert err == (
+        f"bu-cdp: error: {root} answers 404 Not Found: the v3 API is at an address ending in "
+        f"/api/v3; set BU_CDP_BASE_URL to {root}/api/v3\n"
+    )
+    code, _, err = run(capsys, "profiles", "list", "--base-url", root + "/")
+    assert code == 1 and f"set --base-url to {root}/api/v3" in err
+
+    code, out, _ = run(capsys, "doctor", "--json")
+    assert code == 1
+    api = next(c for c in json.loads(out)["checks"] if c["name"] == "api")
+    assert api["fix"] == f"set BU_CDP_BASE_URL to {root}/api/v3"
+
+    monkeypatch.setenv("BU_CDP_BASE_URL", "not-a-url")
+    code, _, err = run(capsys, "profiles", "list")
+    assert code == 1
+    assert err.startswith("bu-cdp: error: BU_CDP_BASE_URL='not-a-url' is not an API address: ")
+    code, out, _ = run(capsys, "doctor")
+    assert code == 1 and "[FAIL] api: BU_CDP_BASE_URL='not-a-url' is not an API address" in out
+
+
+def test_the_screen_range_is_the_servers(on_server: ServerThread) -> None:
+    """What the client's check refuses, the server refuses with 422, and the other way round."""
+    from bu_cdp.errors import UnprocessableEntityError
+    from bu_cdp.options import check_screen
+
+    with pytest.raises(ValueError) as why:
+        check_screen((0, 600))
+    assert str(why.value) == (
+        "screen must be (width, height) with a width of 320 to 3840 and a height of 240 to "
+        "2160 pixels; got (0, 600): the width 0 is too small"
+    )
+    with BrowserUse() as client:
+        for screen in [(319, 600), (100, 100), (800, 239), (3841, 600), (800, 2161)]:
+            with pytest.raises(ValueError):
+                check_screen(screen)
+            with pytest.raises(UnprocessableEntityError):
+                client.browsers.create(browserScreenWidth=screen[0], browserScreenHeight=screen[1])
+        for screen in [(320, 240), (3840, 2160)]:
+            assert check_screen(screen) == screen
+            browser = client.browsers.create(
+                browserScreenWidth=screen[0], browserScreenHeight=screen[1], timeout=2
+            )
+            client.browsers.stop(browser.id)
+
+
+def test_browsers_create_writes_the_ledger_so_a_lost_id_is_found(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], ledger_file: Path
+) -> None:
+    # As a user runs it: a command that ends, leaving its browser running.
+    done = subprocess.run(
+        [sys.executable, "-m", "bu_cdp.cli", "browsers", "create", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    browser_id = json.loads(done.stdout)["id"]
+    [entry] = Ledger(ledger_file).open_entries()
+    assert entry.id == browser_id and entry.kept
+
+    code, out, _ = run(capsys, "browsers", "stop", "--leaked")
+    assert code == 0 and f"kept           {browser_id}" in out
+    code, out, _ = run(capsys, "browsers", "stop", "--leaked", "--include-kept")
+    assert code == 0 and f"stopped        {browser_id}" in out
+    with BrowserUse() as client:
+        assert client.browsers.get(browser_id).status == "stopped"
+    assert Ledger(ledger_file).open_entries() == []
+
+
+def test_browsers_stop_by_id_closes_its_ledger_entry(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], ledger_file: Path
+) -> None:
+    browser = json.loads(run(capsys, "browsers", "create", "--json")[1])
+    assert [e.id for e in Ledger(ledger_file).open_entries()] == [browser["id"]]
+    assert run(capsys, "browsers", "stop", browser["id"])[0] == 0
+    assert Ledger(ledger_file).open_entries() == []
+
+
+def test_progress_shows_its_last_line_on_a_terminal_only() -> None:
+    screen = Terminal()
+    Progress("uploading a.bin", 10, stream=screen).finish(10)
+    assert screen.getvalue() == "\r\033[Kuploading a.bin: 10 bytes\n"
+    piped = io.StringIO()
+    Progress("uploading a.bin", 10, stream=piped).finish(10)
+    assert piped.getvalue() == ""
+
+
+@pytest.mark.parametrize("dialect", ["seed", "hosted"])
+def test_browsers_list_shows_the_running_ones(
+    on_server: ServerThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
+) -> None:
+    if dialect == "hosted":  # the server's hosted face, as the hosted API answers GET /browsers
+        monkeypatch.setenv(
+            "BU_CDP_BASE_URL", on_server.base_url.replace("/api/v3", "/hosted/api/v3")
+        )
+        monkeypatch.setenv("BU_CDP_API_DIALECT", "hosted")
+    with BrowserUse() as client:
+        running = client.browsers.create(timeout=3)
+        ended = client.browsers.create(timeout=3)
+        client.browsers.stop(ended.id)
+        try:
+            code, out, _ = run(capsys, "browsers", "list")
+            assert code == 0 and out.startswith("ID ")
+            assert running.id in out and ended.id not in out
+            listed = json.loads(run(capsys, "browsers", "list", "--all", "--json")[1])
+            statuses = {b["id"]: b["status"] for b in listed}
+            assert statuses[running.id] == "active" and statuses[ended.id] == "stopped"
+        finally:
+            client.browsers.stop(running.id)
+    code, out, _ = run(capsys, "browsers", "list")
+    assert code == 0 and running.id not in out
+
+
+def test_browsers_list_without_an_api_says_what_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
+    monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
+    code, _, err = run(capsys, "browsers", "list")
+    assert code == 1 and "set BU_CDP_BASE_URL" in err and err.count("\n") == 1

@@ -26,6 +26,7 @@ import bu_cdp.embedded
 from bu_cdp.client._resources import Workspaces
 from bu_cdp.errors import NotFoundError
 from bu_cdp.server.thread import ServerThread
+from tests.support.example_com import TITLE, ExampleCom, chromium_reaching_example_com
 from tests.support.local_api import configure_environment
 from tests.support.pages import PageServer
 from tests.support.proxy import AuthProxy
@@ -48,6 +49,9 @@ def _run(
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=180
     )
+
+
+SCRIPTS = sorted(p.name for p in RECIPES.glob("*.py") if not p.name.startswith("_"))
 
 
 def _recipe(name: str) -> str:
@@ -146,7 +150,7 @@ def test_workspace_files_where_there_is_no_download(
 
     monkeypatch.setattr(Workspaces, "download", no_such_route)
     configure_environment(server, monkeypatch)
-    assert _recipe_module("workspace_files").main() == 0
+    assert _recipe_module("workspace_files").main(["workspace_files.py"]) == 0
     out = capsys.readouterr().out
     assert "this API has no download" in out
     assert "files() and size() match the uploads" in out and "workspace deleted" in out
@@ -190,7 +194,7 @@ def test_demo_urls_are_local_when_the_browsers_run_here(monkeypatch: pytest.Monk
 
 
 def test_agent_task_explains_the_local_501(tmp_path: Path, server: ServerThread) -> None:
-    done = _run([_recipe("agent_task.py")], tmp_path, server)
+    done = _run([_recipe("agent_task.py"), "Find the price of the blue lamp"], tmp_path, server)
     assert done.returncode == 2
     assert "Agent sessions are not available here" in done.stdout
     assert "BROWSER_USE_API_KEY" in done.stdout
@@ -240,3 +244,80 @@ def test_pytest_example_suite(tmp_path: Path, server: ServerThread) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help_is_usage_and_starts_nothing(name: str, tmp_path: Path) -> None:
+    # No API configured and no Chromium to find: a recipe that started anything would fail.
+    done = _run([_recipe(name), "--help"], tmp_path, env={"BU_CDP_CHROMIUM": "/nonexistent"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ") and done.stderr == ""
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def example_com_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chromium that reaches example.com at a local https server (no internet here)."""
+    with ExampleCom(tmp_path_factory.mktemp("example-com")) as example:
+        folder = tmp_path_factory.mktemp("chromium")
+        yield str(chromium_reaching_example_com(folder, example.server_address[1]))
+
+
+@pytest.mark.parametrize(
+    ("name", "out", "says"),
+    [
+        ("screenshot.py", "shot.png", f"Page title: {TITLE!r}"),
+        ("pdf.py", "page.pdf", "PDF saved to"),
+        ("scrape_links.py", "links.json", f"1 links from {TITLE!r}"),
+    ],
+)
+def test_documented_arguments_a_bare_host_means_https(
+    name: str, out: str, says: str, tmp_path: Path, example_com_chromium: str
+) -> None:
+    """`recipe.py example.com OUT`, as README's table documents it, on the embedded default."""
+    done = _run(
+        [_recipe(name), "example.com", out], tmp_path, env={"BU_CDP_CHROMIUM": example_com_chromium}
+    )
+    assert done.returncode == 0, done.stderr
+    assert says in done.stdout and str(tmp_path / out) in done.stdout
+    assert (tmp_path / out).stat().st_size > 0
+    if name == "scrape_links.py":
+        assert json.loads((tmp_path / out).read_text())["url"] == "https://example.com/"
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["pdf.py", "ftp://example.com/x"], "'ftp://example.com/x' is not a page address"),
+        (["screenshot.py", "https://"], "'https://' is not a page address"),
+        (["parallel_crawl.py", "--concurrency", "0"], "expected a whole number of at least 1"),
+        (["parallel_crawl.py", "--concurrency", "many"], "expected a whole number of at least 1"),
+    ],
+)
+def test_a_bad_argument_is_a_usage_error(argv: list[str], says: str, tmp_path: Path) -> None:
+    done = _run([_recipe(argv[0]), *argv[1:]], tmp_path, env={"BU_CDP_CHROMIUM": "/nonexistent"})
+    assert done.returncode == 2
+    assert says in done.stderr and "usage: " in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_page_that_cannot_load_is_one_line(
+    tmp_path: Path, server: ServerThread, closed_port: int
+) -> None:
+    url = f"http://127.0.0.1:{closed_port}/"
+    done = _run([_recipe("scrape_links.py"), url], tmp_path, server)
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip() == f"error: could not load {url}: net::ERR_CONNECTION_REFUSED at {url}"
+    )
+
+
+def test_parallel_crawl_reports_a_page_that_cannot_load(
+    tmp_path: Path, server: ServerThread, pages: PageServer, closed_port: int
+) -> None:
+    broken = f"http://127.0.0.1:{closed_port}/"
+    done = _run([_recipe("parallel_crawl.py"), pages.url + "/about", broken], tmp_path, server)
+    assert done.returncode == 0, done.stderr
+    about, failed = json.loads(done.stdout)
+    assert about["h1"] == "About"
+    assert failed["url"] == broken and "net::ERR_CONNECTION_REFUSED" in failed["error"]

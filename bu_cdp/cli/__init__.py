@@ -6,6 +6,7 @@ An error is one line on stderr and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from bu_cdp import __version__
 from bu_cdp.cli import api, doctor, open_browser, serve
 from bu_cdp.cli.output import Output
 from bu_cdp.errors import BuCdpError
+from bu_cdp.settings import missing_api_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--base-url",
         default=None,
+        type=api.base_url,
         help="the API (default: $BU_CDP_BASE_URL, else the hosted API with $BROWSER_USE_API_KEY, "
         "else an embedded local server); the key always comes from $BROWSER_USE_API_KEY",
     )
@@ -42,14 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said with the usage of the command they were given to, not the top level's
+        getattr(args, "usage_error", parser.error)(f"unrecognized arguments: {' '.join(unknown)}")
     out = Output(as_json=getattr(args, "json", False))
     try:
-        if args.command == "serve":
-            return int(args.run(args))
-        return int(args.run(args, out))
+        code = int(args.run(args) if args.command == "serve" else args.run(args, out))
+        sys.stdout.flush()  # a reader that went away (`| head -1`) shows up here, not at exit
+        return code
+    except BrokenPipeError:
+        # Nobody reads the rest, as when a command's output is cut short by `head`: quiet,
+        # and stdout pointed at nothing so that the flush at exit cannot complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # the shell's status for a program ended by SIGPIPE
     except (BuCdpError, ValidationError, ValueError, TypeError, OSError) as exc:
-        print(f"bu-cdp: error: {_one_line(exc)}", file=sys.stderr)
+        hint = missing_api_path(exc, getattr(args, "base_url", None), "--base-url")
+        print(f"bu-cdp: error: {hint or _one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

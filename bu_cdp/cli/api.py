@@ -8,25 +8,29 @@ the dialect from ``BU_CDP_API_DIALECT`` (auto by default: hosted for Browser Use
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bu_cdp import _exits
 from bu_cdp._effects import run_sync
 from bu_cdp.cli.output import Output, Progress, ProgressReader, Waiting
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.ledger import ledger_path, stop_leaked
 from bu_cdp.options import (
+    FLAGS,
     MAX_TIMEOUT_MINUTES,
     BrowserPlan,
+    Words,
     minutes_from_text,
     plan_browser,
     screen_from_text,
 )
-from bu_cdp.remote import create_fields
-from bu_cdp.settings import API_KEY_ENV, configured_target
+from bu_cdp.remote import create_fields, profile_id_for
+from bu_cdp.settings import API_KEY_ENV, check_base_url, configured_target
 
 BROWSER_FIELDS = ("id", "status", "cdp_url", "live_url", "recording_url", "reason")
 
@@ -43,6 +47,17 @@ def _minutes(text: str) -> int:
         return minutes_from_text(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def base_url(text: str) -> str:
+    """An argparse type: ``--base-url``, an API's address."""
+    try:
+        check_base_url(text, "--base-url")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(
+            str(exc).replace(f"--base-url={text!r}", repr(text))
+        ) from None
+    return text
 
 
 def client_for(args: argparse.Namespace) -> BrowserUse:
@@ -69,6 +84,7 @@ def browser_plan(args: argparse.Namespace) -> BrowserPlan:
                 "proxy_country_code": args.proxy_country,
                 "enable_recording": args.recording,
             },
+            FLAGS,
         )
     except (TypeError, ValueError) as exc:
         usage_error(args, str(exc).removeprefix("bu-cdp(): "))
@@ -109,7 +125,24 @@ def _browsers_create(args: argparse.Namespace, out: Output) -> int:
             )
         with Waiting("creating a browser"):
             browser = client.browsers.create(**browser_fields(client, plan))
+        # In the ledger, left running on purpose (it outlives this command), so that
+        # `browsers stop --leaked --include-kept` finds it if its id is lost.
+        _exits.created(client.target, str(browser.id))
+        _exits.kept(client.target.base_url, str(browser.id))
         out.record(browser, BROWSER_FIELDS)
+    return 0
+
+
+def _browsers_list(args: argparse.Namespace, out: Output) -> int:
+    if configured_target(base_url=args.base_url) is None:  # checked before starting anything
+        raise ConfigurationError(
+            "no API is configured, so there are no browsers to list (a server started for "
+            "this command would have none): set BU_CDP_BASE_URL (and BROWSER_USE_API_KEY), "
+            "or pass --base-url"
+        )
+    with client_for(args) as client:
+        browsers = client.browsers.list(status=None if args.all else "active")
+        out.table(browsers, ("id", "status", "created_at", "live_url"))
     return 0
 
 
@@ -128,8 +161,10 @@ def _browsers_stop(args: argparse.Namespace, out: Output) -> int:
         usage_error(args, "give a browser ID, or --leaked")
     if args.include_kept or args.dry_run or args.all_servers:
         usage_error(args, "--include-kept, --dry-run and --all-servers go with --leaked")
-    with client_for(args) as client, Waiting(f"stopping browser {args.id}"):
-        browser = client.browsers.stop(args.id)
+    with client_for(args) as client:
+        with Waiting(f"stopping browser {args.id}"):
+            browser = client.browsers.stop(args.id)
+        _exits.stopped(client.target.base_url, args.id)
     out.record(browser, BROWSER_FIELDS)
     return 0
 
@@ -186,9 +221,29 @@ class NamedResource:
     noun: str
     deleted: str  # what "delete" says it removed, after the id
     columns: tuple[str, ...] = ("id", "name", "created_at")
+    # Profiles are also named where an id goes (as `--profile NAME` is), so a name must stay
+    # one profile's: a second profile of that name would make every such use ambiguous.
+    by_name: bool = False
 
     def _resource(self, client: BrowserUse) -> Any:
         return getattr(client, self.attribute)
+
+    def _id(self, client: BrowserUse, given: str) -> str:
+        """The id of ``given``: an id, or (profiles) a name matched exactly."""
+        if not self.by_name:
+            return given
+        return run_sync(profile_id_for(client, given, words=LOOKUP))
+
+    def _refuse_taken(self, client: BrowserUse, name: str, but: str | None = None) -> None:
+        if not self.by_name:
+            return
+        taken = [str(r.id) for r in self._resource(client).list(query=name) if r.name == name]
+        taken = [found for found in taken if found != but]
+        if taken:
+            raise ConfigurationError(
+                f"a {self.noun} named {name!r} already exists ({', '.join(taken)}): use it, "
+                f"or choose another name (two of one name would make --profile {name} ambiguous)"
+            )
 
     def list(self, args: argparse.Namespace, out: Output) -> int:
         query = {"query": args.query} if getattr(args, "query", None) is not None else {}
@@ -198,43 +253,67 @@ class NamedResource:
 
     def create(self, args: argparse.Namespace, out: Output) -> int:
         with client_for(args) as client:
+            self._refuse_taken(client, args.name)
             out.record(self._resource(client).create(args.name), self.columns)
         return 0
 
     def get(self, args: argparse.Namespace, out: Output) -> int:
         with client_for(args) as client:
-            out.record(self._resource(client).get(args.id), self.columns)
+            out.record(self._resource(client).get(self._id(client, args.id)), self.columns)
         return 0
 
     def rename(self, args: argparse.Namespace, out: Output) -> int:
         with client_for(args) as client:
-            out.record(self._resource(client).update(args.id, name=args.name), self.columns)
+            found = self._id(client, args.id)
+            self._refuse_taken(client, args.name, but=found)
+            out.record(self._resource(client).update(found, name=args.name), self.columns)
         return 0
 
     def delete(self, args: argparse.Namespace, out: Output) -> int:
         with client_for(args) as client:
-            self._resource(client).delete(args.id)
-        out.message(f"deleted {self.noun} {args.id}{self.deleted}", deleted=args.id)
+            found = self._id(client, args.id)
+            self._resource(client).delete(found)
+        out.message(f"deleted {self.noun} {found}{self.deleted}", deleted=found)
         return 0
 
 
-PROFILES = NamedResource("profiles", "profile", "")
+# How `profiles get/rename/delete NAME` words a name that no profile, or several, have.
+LOOKUP = Words(
+    create_profile="",
+    named_profile="",
+    by_id="its id instead",
+    if_missing="`bu-cdp profiles list` shows them",
+    labels={},
+)
+PROFILES = NamedResource("profiles", "profile", "", by_name=True)
 WORKSPACES = NamedResource("workspaces", "workspace", " and its files")
 
 
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be uploaded, or None."""
+    if path.is_dir():
+        return f"{path} is a folder: give the files in it ({path}/*)"
+    if not path.exists():
+        return f"{path}: no such file"
+    if not os.access(path, os.R_OK):
+        return f"{path}: not readable"
+    return None
+
+
 def _workspaces_upload(args: argparse.Namespace, out: Output) -> int:
+    # All checked before any is sent: a half-done upload is harder to put right than a typo.
+    problems = [why for why in map(_unreadable, args.files) if why]
+    if problems:
+        usage_error(args, "; ".join(problems) + " (nothing was uploaded)")
     uploaded = []
     with client_for(args) as client:
         for path in args.files:
-            if not path.is_file():
-                raise FileNotFoundError(f"no such file: {path}")
             progress = Progress(f"uploading {path.name}", path.stat().st_size)
             with path.open("rb") as file:
                 client.workspaces.upload(
                     args.id, ProgressReader(file, progress), filename=path.name, prefix=args.prefix
                 )
-            if not out.as_json:
-                progress.finish(path.stat().st_size)
+            progress.finish(path.stat().st_size)
             uploaded.append((args.prefix or "") + path.name)
     out.message(f"uploaded {len(uploaded)} file(s) to workspace {args.id}", uploaded=uploaded)
     return 0
@@ -253,8 +332,7 @@ def _workspaces_download(args: argparse.Namespace, out: Output) -> int:
     progress = Progress(f"downloading {args.path}", None)
     with client_for(args) as client:
         written = client.workspaces.download(args.id, args.path, dest, on_progress=progress.update)
-    if not out.as_json:
-        progress.finish(written.stat().st_size)
+    progress.finish(written.stat().st_size)
     out.message(f"saved {args.path} to {written}", path=args.path, saved_to=str(written))
     return 0
 
@@ -317,6 +395,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     browsers = group("browsers", "create, look at and stop browsers")
     create = command(browsers, "create", _browsers_create, "create a browser (on a server)")
     add_browser_options(create)
+    listing = command(browsers, "list", _browsers_list, "the browsers running on the API")
+    listing.add_argument("--all", action="store_true", help="stopped ones too, not only active")
     command(browsers, "get", _browsers_get, "a browser's status and addresses", "id")
     stop = command(browsers, "stop", _browsers_stop, "stop a browser, or the leaked ones")
     stop.add_argument("id", nargs="?", help="the browser to stop")

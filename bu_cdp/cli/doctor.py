@@ -22,7 +22,14 @@ from bu_cdp import __version__
 from bu_cdp.cli.output import Output
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import APIConnectionError, APIError, AuthenticationError, ConfigurationError
-from bu_cdp.settings import API_KEY_ENV, BASE_URL_ENV, DIALECT_ENV, Target, configured_target
+from bu_cdp.settings import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DIALECT_ENV,
+    Target,
+    configured_target,
+    missing_api_path,
+)
 
 
 @dataclass
@@ -98,6 +105,8 @@ def _dialect(target: Target) -> str:
 def _api(base_url: str | None) -> Check:
     try:
         target = configured_target(base_url=base_url)
+    except ConfigurationError as exc:
+        return Check("api", False, str(exc), f"set {BASE_URL_ENV} to the API's address")
     except ValueError as exc:
         return Check("api", False, str(exc), f"set {DIALECT_ENV} to seed, hosted or auto")
     if target is None:
@@ -120,6 +129,10 @@ def _api(base_url: str | None) -> Check:
         fix = f"check {BASE_URL_ENV} and the network (a proxy? HTTPS_PROXY is honoured)"
         return Check("api", False, f"cannot reach {url}: {exc}", fix)
     except APIError as exc:
+        hint = missing_api_path(exc, base_url, "--base-url")
+        if hint:
+            found, fix = hint.split("; ", 1)
+            return Check("api", False, found, fix)
         fix = f"check the server, or {DIALECT_ENV} (it speaks {_dialect(target)})"
         return Check("api", False, f"{url} answers {exc}", fix)
     return Check("api", True, f"{url} reachable, key accepted, speaking {_dialect(target)}")
@@ -186,4 +199,4 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "doctor", parents=[common], help="check Chromium and the API, and say how to fix problems"
     )
     parser.add_argument("--chromium", default=None, help="check this Chromium instead")
-    parser.set_defaults(run=_run)
+    parser.set_defaults(run=_run, usage_error=parser.error)

@@ -95,9 +95,11 @@ class Progress:
         self.stream.flush()
 
     def finish(self, done: int) -> None:
+        """The last state, on its own line; on a terminal only, like the rest of the display
+        (into a pipe or a log only the answer is written)."""
         if self.live:
             self.stream.write("\r\033[K")
-        print(f"{self.label}: {_size(done)}", file=self.stream)
+            print(f"{self.label}: {_size(done)}", file=self.stream)
 
 
 class Waiting:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from bu_cdp.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from bu_cdp.server.config import ServerConfig
@@ -19,6 +24,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     """The server's settings from ``serve``'s flags (and the environment they fall back on)."""
     from bu_cdp.server.config import ServerConfig, default_max_browsers
 
+    proxies = _proxies(args)  # a mistake there ends the start before a key is made up
     api_key = args.api_key or os.environ.get(SERVER_KEY_ENV)
     if not api_key:
         api_key = secrets.token_urlsafe(24)
@@ -32,7 +38,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         queue_timeout=args.queue_timeout,
         max_queued=args.max_queued,
         warm=args.warm,
-        proxies=_proxies(args),
+        proxies=proxies,
         data_dir=args.data_dir,
         price_per_browser_hour=args.price_per_hour,
         credit=args.credit,
@@ -79,26 +85,65 @@ def _say_serving(base_url: str) -> None:
 def _proxies(args: argparse.Namespace) -> dict[str, str]:
     """The country map: the file, then $BU_CDP_PROXIES, then --proxy flags, later ones winning."""
     from bu_cdp.server.proxy import (
+        PROXIES_ENV,
         country_upstreams,
         parse_proxy_map,
         proxies_from_env,
         proxies_from_file,
     )
 
-    proxies = proxies_from_file(args.proxy_file) if args.proxy_file else {}
-    proxies.update(proxies_from_env())
-    proxies.update(parse_proxy_map(args.proxy or [], "--proxy"))
+    proxies: dict[str, str] = {}
+    for source, found in (
+        (str(args.proxy_file), proxies_from_file(args.proxy_file) if args.proxy_file else {}),
+        (PROXIES_ENV, proxies_from_env()),
+        ("--proxy", parse_proxy_map(args.proxy or [], "--proxy")),
+    ):
+        for code in found:
+            _country_code(code, source)
+        proxies.update(found)
     if proxies:  # checked now, so a bad URL stops the server before it says it serves
         codes = ", ".join(sorted(country_upstreams(proxies)))
         print(f"bu-cdp: upstream proxies for country codes: {codes}", file=sys.stderr)
     return proxies
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
+    """An argparse type: a whole number (``int``) or any number (``float``) from ``low`` to
+    ``high``; the message says the range, as a flag's value is read and fixed."""
+    what = "a whole number" if kind is int else "a number"
+    wanted = (
+        f"{what} from {low:g} to {high:g}" if high is not None else f"{what} of {low:g} or more"
+    )
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value and (high is None or value <= high)):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, 1)
+_count = _number(int, 0)
+_seconds = _number(float, 0)
+_port = _number(int, 0, 65535)
+
+
+def _country_code(code: str, source: str) -> None:
+    """A code a create can ask for: the server's rule for ``proxy_country_code``."""
+    from bu_cdp.server.schemas import BrowserCreateRequest
+
+    try:
+        BrowserCreateRequest.model_validate({"proxy_country_code": code})
+    except ValidationError:
+        raise ConfigurationError(
+            f"{source}: {code!r} is not a country code: 2 to 8 letters, digits, '-' or '_', "
+            "starting with 2 letters (for example us)"
+        ) from None
 
 
 def add_parser(commands: Any) -> None:
@@ -110,7 +155,12 @@ def add_parser(commands: Any) -> None:
         "Chromium for every browser. Ctrl-C or SIGTERM stops it and every browser it started.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    serve.add_argument("--port", type=int, default=8777, help="port to listen on (default 8777)")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=8777,
+        help="port to listen on, 0 for any free one (default 8777)",
+    )
     serve.add_argument(
         "--api-key",
         default=None,
@@ -139,20 +189,20 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument(
         "--price-per-hour",
-        type=float,
+        type=_number(float, 0),
         default=0.0,
         help="billing: price of one browser-hour (default 0)",
     )
     serve.add_argument(
         "--credit",
-        type=float,
+        type=_number(float, 0),
         default=None,
         help="billing: credit; once browsers have cost this much, creating one answers 402 "
         "(default: no limit)",
     )
     serve.add_argument(
         "--max-upload-bytes",
-        type=int,
+        type=_positive_int,
         default=None,
         help="largest workspace upload, in bytes (default 1 GiB)",
     )
@@ -166,21 +216,21 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument(
         "--queue-timeout",
-        type=float,
+        type=_seconds,
         default=10.0,
         metavar="SECONDS",
         help="how long a create waits for a free slot before 429 (default 10)",
     )
     serve.add_argument(
         "--max-queued",
-        type=int,
+        type=_count,
         default=32,
         metavar="N",
         help="creates that may wait at once; past it, 429 at once (default 32)",
     )
     serve.add_argument(
         "--warm",
-        type=int,
+        type=_count,
         default=0,
         metavar="N",
         help="keep N plain browsers launched ahead, for fast creates (default 0)",
@@ -193,7 +243,7 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument(
         "--test-minute-seconds",
-        type=float,
+        type=_number(float, 0.001),
         default=None,
         metavar="SECONDS",
         help="TEST SETTING: real seconds in one API minute, to watch timeouts quickly",
@@ -212,4 +262,4 @@ def add_parser(commands: Any) -> None:
         metavar="NAME",
         help="agent sessions: the model to ask at --agent-base-url (default: $BU_CDP_AGENT_MODEL)",
     )
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, usage_error=serve.error)

@@ -13,8 +13,8 @@ from pydantic import AliasChoices, Field, field_validator
 from bu_cdp import models
 from bu_cdp.server.problems import excerpt, readable
 
-MIN_SCREEN = (320, 240)
-MAX_SCREEN = (3840, 2160)
+MIN_SCREEN = models.MIN_SCREEN
+MAX_SCREEN = models.MAX_SCREEN
 
 
 class CustomProxyRequest(models.CustomProxy):
