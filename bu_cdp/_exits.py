@@ -274,7 +274,7 @@ def kept(target: Target, browser_id: str) -> None:
     if target.embedded:
         with _lock:
             _owned[(target.base_url, browser_id)] = _Owned(
-                target.base_url, target.api_key, browser_id, kept=True
+                target.base_url, target.api_key, browser_id, target.dialect, kept=True
             )
         return
     untrack(target.base_url, browser_id)

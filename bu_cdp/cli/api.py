@@ -128,7 +128,7 @@ def _browsers_create(args: argparse.Namespace, out: Output) -> int:
         # In the ledger, left running on purpose (it outlives this command), so that
         # `browsers stop --leaked --include-kept` finds it if its id is lost.
         _exits.created(client.target, str(browser.id))
-        _exits.kept(client.target.base_url, str(browser.id))
+        _exits.kept(client.target, str(browser.id))
         out.record(browser, BROWSER_FIELDS)
     return 0
 
