@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import sync_playwright
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from bu_cdp.models import Browser
+from bu_cdp.server.cdp_socket import MAX_CLIENTS_PER_BROWSER
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import client_for, key_header
 from tests.support.processes import group_of
@@ -226,3 +228,29 @@ def test_downloads_outside_the_browsers_folder_are_kept_inside_it(
     workdir = server.manager.get(browser.id or "").workdir
     assert list(elsewhere.iterdir()) == []
     assert (workdir / "downloads" / "note.txt").read_text() == "kept inside"
+
+
+def test_one_browser_takes_a_bounded_number_of_cdp_connections(browser: Browser) -> None:
+    url = browser.cdp_url or ""
+    opened = [connect(url, open_timeout=10) for _ in range(MAX_CLIENTS_PER_BROWSER)]
+    try:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, open_timeout=10)
+        assert refused.value.response.status_code == 429
+        assert b"close one first" in refused.value.response.body
+        opened.pop().close()  # one leaves: its place is free again
+        found: list[ClientConnection] = []
+        wait_until(lambda: _connected(url, found), 10, "a free place for a CDP connection")
+        opened.extend(found)
+        assert RawCdp(found[0]).call("Browser.getVersion")["product"]
+    finally:
+        for ws in opened:
+            ws.close()
+
+
+def _connected(url: str, found: list[ClientConnection]) -> bool:
+    try:
+        found.append(connect(url, open_timeout=10))
+    except InvalidStatus:
+        return False
+    return True

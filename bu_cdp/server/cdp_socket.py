@@ -38,6 +38,10 @@ GOING_AWAY = 1001  # the browser has ended
 # hold Chromium back (the others would wait too): past this much it is disconnected instead.
 MAX_BACKLOG = 1 << 30
 _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)  # control frames are the protocol's own
+# Clients of one browser at once: Playwright and Puppeteer use one each; more than this is a
+# cdp_url holder opening sockets to exhaust the server, and each would cost a pipe session.
+MAX_CLIENTS_PER_BROWSER = 16
+_clients: dict[str, int] = {}  # browser id -> clients connected or connecting
 
 
 def _plain_response(status: str, text: str) -> bytes:
@@ -48,6 +52,10 @@ def _plain_response(status: str, text: str) -> bytes:
 
 _FORBIDDEN = _plain_response("403 Forbidden", "Not a valid CDP address for an active browser")
 _BAD_GATEWAY = _plain_response("502 Bad Gateway", "Chromium could not be reached")
+_TOO_MANY = _plain_response(
+    "429 Too Many Requests",
+    f"This browser already has {MAX_CLIENTS_PER_BROWSER} CDP connections: close one first",
+)
 
 
 def cdp_socket_protocol(app: FastAPI, fallback: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
@@ -128,6 +136,11 @@ class _CdpOrWebSocket(asyncio.Protocol):
             self._transport.write(_FORBIDDEN)
             self._transport.close()
             return
+        if _clients.get(browser.id, 0) >= MAX_CLIENTS_PER_BROWSER:
+            log.warning("browser %s: a CDP connection over the limit refused", browser.id)
+            self._transport.write(_TOO_MANY)
+            self._transport.close()
+            return
         self._connections.add(self)
         self._client = _CdpClient(self._transport, manager, browser)
         self._client.start(request)
@@ -151,6 +164,8 @@ class _CdpClient:
         self._open = False
         self._closed = False
         self._task: asyncio.Task[None] | None = None  # held: the loop keeps weak refs
+        _clients[browser.id] = _clients.get(browser.id, 0) + 1
+        self._counted = True
 
     def start(self, request: bytes) -> None:
         self._ws.receive_data(request)
@@ -165,12 +180,10 @@ class _CdpClient:
             log.warning("relay for browser %s could not reach Chromium: %s", self._browser.id, exc)
             if not self._transport.is_closing():
                 self._transport.write(_BAD_GATEWAY)
-            self._closed = True
-            self._transport.close()
+            self._end()
             return
         if self._closed or not handshake:  # gone meanwhile, or not a whole request
-            self._closed = True
-            self._transport.close()
+            self._end()
             await self._session.detach()
             return
         response = self._ws.accept(handshake[0])
@@ -215,7 +228,7 @@ class _CdpClient:
         """End this client: its session detached, its socket closed (a close frame first)."""
         if self._closed:
             return
-        self._closed = True
+        self._end(close_transport=False)
         self._browser.closers.discard(self._session.detach)
         if self._ws.state is State.OPEN:  # not when answering the client's own close
             self._ws.send_close(GOING_AWAY)
@@ -227,6 +240,19 @@ class _CdpClient:
 
     def connection_lost(self) -> None:
         self.close()
+
+    def _end(self, *, close_transport: bool = True) -> None:
+        """Closed, and no longer counted against the browser's limit (once)."""
+        self._closed = True
+        if self._counted:
+            self._counted = False
+            left = _clients.get(self._browser.id, 1) - 1
+            if left > 0:
+                _clients[self._browser.id] = left
+            else:
+                _clients.pop(self._browser.id, None)
+        if close_transport:
+            self._transport.close()
 
 
 def install(options: dict[str, Any], app: FastAPI) -> None:
