@@ -55,12 +55,16 @@ def client(api: dict[str, str]) -> Iterator[BrowserUse]:
         yield c
 
 
-def _spawn(script: str, server: ServerThread, page_url: str) -> subprocess.Popen[str]:
+def _spawn(
+    script: str, server: ServerThread, page_url: str, tmpdir: Path | None = None
+) -> subprocess.Popen[str]:
     env = dict(
         os.environ,
         BU_CDP_BASE_URL=server.base_url,
         BROWSER_USE_API_KEY=server.config.api_key,
     )
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     return subprocess.Popen(
         [sys.executable, "-c", script, page_url],
         stdout=subprocess.PIPE,
@@ -105,8 +109,11 @@ def test_sigkill_then_the_leak_command_stops_the_browser(
     ledger_file: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
-    child = _spawn(CHILD_ONE, server, pages.url + "/about")
+    # A temp folder of the program's own: Playwright's driver, killed with it, leaves its
+    # empty artifacts folder there (Playwright's, not bu-cdp's, and gone with tmp_path).
+    child = _spawn(CHILD_ONE, server, pages.url + "/about", tmp_path)
     browser_id = _read_id(child)
     child.kill()
     child.communicate(timeout=30)
