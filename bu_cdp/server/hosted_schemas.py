@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from bu_cdp import models
 from bu_cdp.models import SessionCreate
 from bu_cdp.server.names import NameRequest
-from bu_cdp.server.problems import ApiProblem, invalid
+from bu_cdp.server.problems import ApiProblem, first_invalid, invalid
 from bu_cdp.server.schemas import MAX_SCREEN, BrowserCreateRequest, CustomProxyRequest
 
 HOSTED_MIN_SCREEN = 320  # the hosted document's least width and height
@@ -217,6 +217,4 @@ class HostedSessionCreate(HostedRequest):
                 {name: value for name, value in fields.items() if value is not None}
             )
         except ValidationError as exc:
-            error = exc.errors()[0]
-            name = str(error["loc"][0]) if error["loc"] else "body"
-            raise invalid(name, f"{name}: {error['msg']}") from None
+            raise first_invalid(exc) from None

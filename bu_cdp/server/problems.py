@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 # An error answer echoes at most this much of what was sent: enough to recognise it, never
 # the whole 20 MB name back.
@@ -74,6 +75,13 @@ def not_found(kind: str, item_id: str) -> ApiProblem:
 
 def invalid(field: str, message: str, location: str = "body") -> ApiProblem:
     return ApiProblem(422, message, field=field, location=location)
+
+
+def first_invalid(exc: ValidationError) -> ApiProblem:
+    """A 422 naming the first field of a request built by the server from another one."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "body"
+    return invalid(name, f"{name}: {error['msg']}")
 
 
 async def handle_problem(request: Request, exc: Exception) -> JSONResponse:

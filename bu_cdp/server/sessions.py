@@ -32,7 +32,7 @@ from bu_cdp.models import TERMINAL_SESSION_STATUSES, BrowserStatus, SessionCreat
 from bu_cdp.server.agent.llm import EXTRA, NO_AGENT, AgentLLM, agent_installed
 from bu_cdp.server.agent.run import AgentRun, AgentTask, Outcome
 from bu_cdp.server.browsers import BrowserHooks, BrowserManager, ManagedBrowser
-from bu_cdp.server.problems import ApiProblem, invalid, not_found
+from bu_cdp.server.problems import ApiProblem, first_invalid, not_found
 from bu_cdp.server.relay import cdp_path
 from bu_cdp.server.schemas import BrowserCreateRequest
 from bu_cdp.server.store import Store, is_id, new_id, now, timestamp
@@ -424,9 +424,7 @@ def _browser_request(body: SessionCreate) -> BrowserCreateRequest:
             {key: value for key, value in fields.items() if value is not None}
         )
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]) if error["loc"] else "body"
-        raise invalid(name, f"{name}: {error['msg']}") from None
+        raise first_invalid(exc) from None
 
 
 def _remove(folder: Path | None) -> None:
