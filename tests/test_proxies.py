@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Playwright, sync_playwright
 
 from bu_cdp import cli
 from bu_cdp.cli import serve as serve_command
@@ -99,10 +99,17 @@ def proxied(upstream: AuthProxy, closed_port: int, server_log: list[str]) -> Ite
         yield running
 
 
+_connected: list[Browser] = []  # what _page connected, closed before Playwright stops
+
+
 @pytest.fixture(scope="module")
 def pw() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
+        # Closed, not dropped: Playwright removes its artifacts folder of each connection then.
+        while _connected:
+            with contextlib.suppress(PlaywrightError):
+                _connected.pop().close()
 
 
 def _stop(server: ServerThread, browser_id: str) -> None:
@@ -128,6 +135,7 @@ def browser_of(proxied: ServerThread) -> Iterator[Any]:
 
 def _page(pw: Playwright, answer: httpx.Response, *, https: bool = False) -> Page:
     remote = pw.chromium.connect_over_cdp(answer.json()["cdp_url"])
+    _connected.append(remote)
     if https:  # the test certificate is self-signed: trust it in a context of its own
         return remote.new_context(ignore_https_errors=True).new_page()
     return remote.contexts[0].pages[0]
