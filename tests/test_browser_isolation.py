@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -236,13 +237,17 @@ def test_serve_and_doctor_say_what_isolation_there_is(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Whatever this machine allows: ``bu-cdp serve`` says it at start, ``doctor`` reports it."""
-    said = isolation.status().describe()
     folder = Path(tempfile.mkdtemp(prefix="say-", dir="/tmp"))
+    # What the server finds depends on its temp folder (one closed above it rules uids out):
+    # asked of a process with the server's TMPDIR.
+    probe = "from bu_cdp.server.isolation import status; print(status().describe())"
+    env = {**os.environ, "TMPDIR": str(folder)}
+    found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     try:
         with serve_process(tmpdir=folder, env={"BU_CDP_HOME": str(folder / "home")}):
-            assert said in (folder / LOG_NAME).read_text()
+            assert found.stdout.strip() in (folder / LOG_NAME).read_text()
     finally:
         subprocess.run(["rm", "-rf", str(folder)], check=False)
     assert main(["doctor"]) in (0, 1)  # the other checks are not this test's business
     out = capsys.readouterr().out
-    assert f"isolation: {said}" in out
+    assert f"isolation: {isolation.status().describe()}" in out
