@@ -16,16 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from bu_cdp.server.thread import ServerThread
+from tests.support.conformance import answer_checks, call_and_check
 
 SPEC = Path(str(resources.files("bu_cdp").joinpath("openapi.yaml")))
 
@@ -57,22 +56,7 @@ schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 SERVER_ERRORS = {400, 401, 402, 404, 405, 409, 413, 415, 422, 429}
 
 
-def _documented(case: Case) -> set[int]:
-    return {int(code) for code in case.operation.definition.raw["responses"] if code.isdigit()}
-
-
-def no_server_error(ctx: Any, response: Any, case: Case) -> None:
-    if case.operation.definition.raw.get("operationId") == "createSession":
-        assert response.status_code != 500, response.text
-        return  # 501: agent sessions need an agent runner, which the local server has not
-    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
-
-
-def known_status(ctx: Any, response: Any, case: Case) -> None:
-    allowed = _documented(case) | SERVER_ERRORS
-    if case.operation.definition.raw.get("operationId") == "createSession":
-        allowed.add(501)
-    assert response.status_code in allowed, f"undocumented {response.status_code}: {response.text}"
+CHECKS = answer_checks(SERVER_ERRORS, agent_create="createSession")
 
 
 @pytest.fixture(scope="module")
@@ -94,19 +78,10 @@ def conformance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
 @schema.parametrize()
 def test_the_server_conforms_to_the_spec(case: Case, conformance_server: ServerThread) -> None:
     headers = {"X-Browser-Use-API-Key": conformance_server.config.api_key}
-    response = case.call(base_url=conformance_server.base_url, headers=headers)
-    try:
-        case.validate_response(
-            response,
-            checks=[
-                no_server_error,
-                known_status,
-                response_schema_conformance,
-                content_type_conformance,
-            ],
-        )
-    finally:
-        created = case.operation.definition.raw.get("operationId") == "createBrowser"
-        if created and response.status_code == 200:
-            stop = f"{conformance_server.base_url}/browsers/{response.json()['id']}/stop"
-            httpx.post(stop, headers=headers, timeout=30).raise_for_status()
+
+    def stop(created: httpx.Response) -> None:
+        stop = f"{conformance_server.base_url}/browsers/{created.json()['id']}/stop"
+        httpx.post(stop, headers=headers, timeout=30).raise_for_status()
+
+    base = conformance_server.base_url
+    call_and_check(case, base, headers, CHECKS, creates="createBrowser", undo=stop)

@@ -15,17 +15,16 @@ import secrets
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
+from tests.support.conformance import answer_checks, call_and_check
 from tests.test_hosted_browsers import hosted_url
 
 HOSTED_DOCUMENT = Path(str(resources.files("bu_cdp").joinpath("openapi.hosted.json")))
@@ -62,23 +61,7 @@ schema = schemathesis.openapi.from_path(HOSTED_DOCUMENT, config=CONFIG).exclude(
 SERVER_ERRORS = {400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429}
 
 
-def _operation_id(case: Case) -> str:
-    return str(case.operation.definition.raw.get("operationId"))
-
-
-def no_server_error(ctx: Any, response: Any, case: Case) -> None:
-    if _operation_id(case) == CREATE_SESSION:
-        assert response.status_code != 500, response.text
-        return  # 501: agent sessions need an agent runner, which the local server has not
-    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
-
-
-def known_status(ctx: Any, response: Any, case: Case) -> None:
-    documented = {int(c) for c in case.operation.definition.raw["responses"] if c.isdigit()}
-    allowed = documented | SERVER_ERRORS
-    if _operation_id(case) == CREATE_SESSION:
-        allowed.add(501)
-    assert response.status_code in allowed, f"undocumented {response.status_code}: {response.text}"
+CHECKS = answer_checks(SERVER_ERRORS, agent_create=CREATE_SESSION)
 
 
 @pytest.fixture(scope="module")
@@ -98,18 +81,10 @@ def test_the_hosted_face_conforms_to_the_hosted_document(
     case: Case, hosted_server: ServerThread
 ) -> None:
     headers = {"X-Browser-Use-API-Key": hosted_server.config.api_key}
-    response = case.call(base_url=hosted_url(hosted_server), headers=headers)
-    try:
-        case.validate_response(
-            response,
-            checks=[
-                no_server_error,
-                known_status,
-                response_schema_conformance,
-                content_type_conformance,
-            ],
-        )
-    finally:
-        if _operation_id(case) == CREATE_BROWSER and response.status_code == 201:
-            stop = f"{hosted_url(hosted_server)}/browsers/{response.json()['id']}"
-            httpx.patch(stop, json={"action": "stop"}, headers=headers, timeout=30)
+    base = hosted_url(hosted_server)
+
+    def stop(created: httpx.Response) -> None:
+        stop = f"{base}/browsers/{created.json()['id']}"
+        httpx.patch(stop, json={"action": "stop"}, headers=headers, timeout=30)
+
+    call_and_check(case, base, headers, CHECKS, creates=CREATE_BROWSER, undo=stop)

@@ -13,17 +13,16 @@ import secrets
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
+from tests.support.conformance import answer_checks, call_and_check
 from tests.support.scripted_llm import ScriptedLLM, done_text
 from tests.test_conformance import SERVER_ERRORS
 
@@ -54,14 +53,7 @@ generation.max-examples = 4
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG).include(tag="Sessions")
 
 
-def no_server_error(ctx: Any, response: Any, case: Case) -> None:
-    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
-
-
-def known_status(ctx: Any, response: Any, case: Case) -> None:
-    documented = {int(code) for code in case.operation.definition.raw["responses"]}
-    allowed = documented | SERVER_ERRORS
-    assert response.status_code in allowed, f"undocumented {response.status_code}: {response.text}"
+CHECKS = answer_checks(SERVER_ERRORS, agent_create=None)  # a model is configured: no 501
 
 
 @pytest.fixture(scope="module")
@@ -83,19 +75,10 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThr
 @schema.parametrize()
 def test_the_sessions_paths_conform_with_an_agent(case: Case, agent_server: ServerThread) -> None:
     headers = {"X-Browser-Use-API-Key": agent_server.config.api_key}
-    response = case.call(base_url=agent_server.base_url, headers=headers)
-    try:
-        case.validate_response(
-            response,
-            checks=[
-                no_server_error,
-                known_status,
-                response_schema_conformance,
-                content_type_conformance,
-            ],
-        )
-    finally:
-        created = case.operation.definition.raw.get("operationId") == "createSession"
-        if created and response.status_code == 200:
-            stop = f"{agent_server.base_url}/sessions/{response.json()['id']}/stop"
-            httpx.post(stop, headers=headers, timeout=60).raise_for_status()
+
+    def stop(created: httpx.Response) -> None:
+        stop = f"{agent_server.base_url}/sessions/{created.json()['id']}/stop"
+        httpx.post(stop, headers=headers, timeout=60).raise_for_status()
+
+    base = agent_server.base_url
+    call_and_check(case, base, headers, CHECKS, creates="createSession", undo=stop)
