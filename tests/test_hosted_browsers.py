@@ -27,6 +27,18 @@ def call(server: ServerThread, method: str, path: str, **kwargs: Any) -> httpx.R
     )
 
 
+def assert_hosted_error(answer: httpx.Response, status: int, field: str | None) -> None:
+    """The hosted error shape: a message, or a 422 naming ``field`` in ``detail`` and at the
+    top level (the document's ValidationError)."""
+    assert answer.status_code == status, answer.text
+    detail = answer.json()["detail"]
+    if field is None:
+        assert isinstance(detail, str) and detail
+    else:
+        assert [error["loc"][-1] for error in detail] == [field]
+        assert answer.json()["loc"][-1] == field
+
+
 def test_a_browser_through_the_hosted_face(server: ServerThread, pages: PageServer) -> None:
     created = call(
         server, "POST", "/browsers", json={"browserScreenWidth": 800, "browserScreenHeight": 600}
@@ -107,14 +119,7 @@ def test_hosted_lists_are_paged(server: ServerThread) -> None:
 def test_bad_input_gets_the_hosted_error_shape(
     server: ServerThread, method: str, path: str, body: Any, status: int, field: str | None
 ) -> None:
-    answer = call(server, method, path, json=body)
-    assert answer.status_code == status, answer.text
-    detail = answer.json()["detail"]
-    if field is None:
-        assert isinstance(detail, str) and detail
-    else:
-        assert [error["loc"][-1] for error in detail] == [field]
-        assert answer.json()["loc"][-1] == field  # the document's ValidationError, too
+    assert_hosted_error(call(server, method, path, json=body), status, field)
 
 
 def test_a_custom_proxy_password_is_never_echoed(server: ServerThread) -> None:

@@ -13,7 +13,7 @@ import pytest
 from bu_cdp.models import SessionStatus
 from bu_cdp.server.sessions import Sessions
 from bu_cdp.server.thread import ServerThread
-from tests.test_hosted_browsers import UNKNOWN, call
+from tests.test_hosted_browsers import UNKNOWN, assert_hosted_error, call
 
 
 def _sessions(server: ServerThread) -> Sessions:
@@ -71,13 +71,7 @@ def test_a_profile_query_pages_through_the_matches(server: ServerThread) -> None
 def test_bad_input_gets_the_hosted_error_shape(
     server: ServerThread, method: str, path: str, body: Any, status: int, field: str | None
 ) -> None:
-    answer = call(server, method, path, json=body)
-    assert answer.status_code == status, answer.text
-    detail = answer.json()["detail"]
-    if field is None:
-        assert isinstance(detail, str) and detail
-    else:
-        assert [error["loc"][-1] for error in detail] == [field]
+    assert_hosted_error(call(server, method, path, json=body), status, field)
 
 
 def test_workspace_files_bad_paths_and_cursors(server: ServerThread) -> None:
