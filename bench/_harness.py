@@ -70,7 +70,7 @@ def direct_chromium() -> Iterator[str]:
     """A Chromium of the benchmark's own, with the server's flags but a DevTools *port*:
     the baseline a relay is measured against (the server's Chromiums have no port). Yields
     its browser websocket address; killed, and its folder removed, on leaving."""
-    from bu_cdp.server.chromium import LaunchPlan, find_chromium, kill_group
+    from bu_cdp.server.chromium.launch import LaunchPlan, find_chromium, kill_group
 
     with _own_folder() as folder:
         plan = LaunchPlan(find_chromium(), folder / "user-data", folder / "chromium.log")

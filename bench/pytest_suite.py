@@ -43,7 +43,7 @@ from _harness import (
     serve_subprocess,
 )
 
-from bu_cdp.server.chromium import find_chromium
+from bu_cdp.server.chromium.launch import find_chromium
 
 TARGETS = {"fresh": 1.5, "shared": 1.1, "remote-pw": 1.1}
 PAGE = b"""<!doctype html><title>start</title>

@@ -37,7 +37,9 @@ from bu_cdp import BrowserUse
 from tests.support.processes import scan
 
 TARGET = 1.2
-ENCODER = "bu_cdp.server.encoder"  # in the command line of a recording's encoder process
+ENCODER = (
+    "bu_cdp.server.recording.encoding_child"  # in the command line of a recording's encoder process
+)
 
 ANIMATED = """<!doctype html><title>animated</title>
 <style>

@@ -37,7 +37,7 @@ from _harness import (
 from playwright.sync_api import Playwright, sync_playwright
 
 from bu_cdp import BrowserUse
-from bu_cdp.server.chromium import BASE_FLAGS, find_chromium
+from bu_cdp.server.chromium.launch import BASE_FLAGS, find_chromium
 from tests.support.waiting import wait_until
 
 PAGE = b"<!doctype html><title>ready</title><h1>Hello</h1>"

@@ -23,7 +23,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from bu_cdp.cli import main
-from bu_cdp.server import chromium, isolation
+from bu_cdp.server.chromium import isolation
+from bu_cdp.server.chromium import launch as chromium
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header
 from tests.support.pages import PageServer
@@ -240,7 +241,7 @@ def test_serve_and_doctor_say_what_isolation_there_is(
     folder = Path(tempfile.mkdtemp(prefix="say-", dir="/tmp"))
     # What the server finds depends on its temp folder (one closed above it rules uids out):
     # asked of a process with the server's TMPDIR.
-    probe = "from bu_cdp.server.isolation import status; print(status().describe())"
+    probe = "from bu_cdp.server.chromium.isolation import status; print(status().describe())"
     env = {**os.environ, "TMPDIR": str(folder)}
     found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     try:

@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from bu_cdp.models import Browser
-from bu_cdp.server.cdp_socket import MAX_CLIENTS_PER_BROWSER
+from bu_cdp.server.relay.cdp_socket import MAX_CLIENTS_PER_BROWSER
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import client_for, key_header
 from tests.support.processes import group_of

@@ -11,7 +11,7 @@ import pytest
 
 from bu_cdp.cli import main
 from bu_cdp.cli.doctor import _api
-from bu_cdp.server.routes.hosted import PREFIX as HOSTED_PREFIX
+from bu_cdp.server.api.routes.hosted import PREFIX as HOSTED_PREFIX
 from bu_cdp.server.thread import ServerThread
 
 

@@ -23,8 +23,8 @@ import yaml
 from bu_cdp import BrowserUse, errors
 from bu_cdp.client._dialect import TABLES, Route
 from bu_cdp.models import SessionStatus
-from bu_cdp.server.routes.hosted import PREFIX as HOSTED_PREFIX
-from bu_cdp.server.sessions import Sessions
+from bu_cdp.server.api.routes.hosted import PREFIX as HOSTED_PREFIX
+from bu_cdp.server.sessions.manager import SessionManager
 from bu_cdp.server.thread import ServerThread
 from tests.support.openapi_check import DocumentCheck, Recorder
 
@@ -103,7 +103,7 @@ class Run:
 
 def _record_sessions(server: ServerThread) -> tuple[str, str]:
     # What an agent runner would record; the local server has none, so the test does.
-    store: Sessions = server.app.state.persistence.sessions
+    store: SessionManager = server.app.state.persistence.sessions
     done = store.record(
         "summarise the news",
         status=SessionStatus.STOPPED,

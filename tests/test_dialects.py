@@ -182,8 +182,8 @@ def test_unknown_hosted_statuses_stay_strings() -> None:
 
 
 def test_the_local_paths_are_the_servers() -> None:
+    from bu_cdp.server.api.routes.hosted import PREFIX
     from bu_cdp.server.app import API_PREFIX
-    from bu_cdp.server.routes.hosted import PREFIX
 
     assert (LOCAL_SEED_PATH, LOCAL_HOSTED_PATH) == (API_PREFIX, PREFIX)
 

@@ -1,7 +1,7 @@
 """The hosted face's profiles, workspaces, sessions and billing over real HTTP: the hosted
 shapes, both casings, and bad input answered in the hosted error shape, never a 500.
 
-Sessions are stored the way an agent runner stores them (``Sessions.record``): the local
+Sessions are stored the way an agent runner stores them (``SessionManager.record``): the local
 server has no runner of its own, and only a runner makes sessions."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from bu_cdp.models import SessionStatus
-from bu_cdp.server.sessions import Sessions
+from bu_cdp.server.sessions.manager import SessionManager
 from bu_cdp.server.thread import ServerThread
 from tests.test_hosted_browsers import UNKNOWN, assert_hosted_error, call
 
 
-def _sessions(server: ServerThread) -> Sessions:
-    sessions: Sessions = server.app.state.persistence.sessions
+def _sessions(server: ServerThread) -> SessionManager:
+    sessions: SessionManager = server.app.state.persistence.sessions
     return sessions
 
 

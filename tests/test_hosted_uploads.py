@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bu_cdp.server.presigned import UPLOAD_MINUTES
+from bu_cdp.server.api.presigned import UPLOAD_MINUTES
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import key_header
 from tests.test_hosted_browsers import call

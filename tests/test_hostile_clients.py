@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bu_cdp.server import hardening
+from bu_cdp.server.api import hardening
 from bu_cdp.server.thread import ServerThread
 from tests.support import multipart
 from tests.support.local_api import key_header

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, Playwright, expect, sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.models import Browser
-from bu_cdp.server.chromium import find_chromium
-from bu_cdp.server.live import input_command
+from bu_cdp.server.chromium.launch import find_chromium
+from bu_cdp.server.screen.live_view import input_command
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.waiting import wait_until

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from bu_cdp import BrowserUse
-from bu_cdp.server.routes.hosted import PREFIX as HOSTED_PREFIX
+from bu_cdp.server.api.routes.hosted import PREFIX as HOSTED_PREFIX
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.test_plugin import inner, recorded, run

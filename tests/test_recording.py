@@ -20,8 +20,8 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import errors
 from bu_cdp.models import Browser, SessionStatus
-from bu_cdp.server.recording import RecordingStore
-from bu_cdp.server.sessions import Sessions
+from bu_cdp.server.recording.recorder import RecordingStore
+from bu_cdp.server.sessions.manager import SessionManager
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import client_for, create_browser
 from tests.support.pages import PageServer
@@ -31,7 +31,7 @@ from tests.support.waiting import wait_until
 
 def _encoders() -> list[int]:
     """Encoder processes of this test process that are still running."""
-    return [p.pid for p in children_of(os.getpid(), "bu_cdp.server.encoder")]
+    return [p.pid for p in children_of(os.getpid(), "bu_cdp.server.recording.encoding_child")]
 
 
 def _lifetime(browser: Browser) -> float:
@@ -96,7 +96,7 @@ def test_recorded_browser_leaves_a_video_as_long_as_its_life(
 
     # A session that drove this browser answers POST /sessions/{id}/recording with its video;
     # one whose browser recorded nothing answers 404.
-    sessions: Sessions = server.app.state.persistence.sessions
+    sessions: SessionManager = server.app.state.persistence.sessions
     recorded = sessions.record("browse", status=SessionStatus.STOPPED, browser_id=browser.id)
     unrecorded = sessions.record("browse", browser_id=str(uuid.uuid4()))
     with client_for(server) as client:

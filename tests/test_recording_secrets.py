@@ -16,7 +16,7 @@ from tests.support.processes import children_of
 def _encoder_command_lines() -> list[bytes]:
     """The command lines of this process's running encoder children (any local user can
     read them, as here, from /proc)."""
-    return [p.cmdline for p in children_of(os.getpid(), "bu_cdp.server.encoder")]
+    return [p.cmdline for p in children_of(os.getpid(), "bu_cdp.server.recording.encoding_child")]
 
 
 def test_a_recording_token_is_never_on_a_command_line_and_its_url_outlives_the_server(

@@ -15,8 +15,8 @@ import pytest
 from bu_cdp import BrowserUse, RemoteBrowser, _exits, remote_browser
 from bu_cdp.cli import main as cli
 from bu_cdp.ledger import Ledger
+from bu_cdp.server.api.routes.hosted import PREFIX as HOSTED_PREFIX
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.routes.hosted import PREFIX as HOSTED_PREFIX
 from bu_cdp.server.thread import ServerThread
 from tests.support.openapi_check import Recorder
 from tests.support.pages import PageServer

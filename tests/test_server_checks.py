@@ -11,10 +11,11 @@ from collections.abc import Callable
 import httpx
 
 from bu_cdp.models import BrowserStatus
-from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
-from bu_cdp.server.chromium import LaunchPlan
-from bu_cdp.server.problems import ApiProblem, invalid
-from bu_cdp.server.schemas import BrowserCreateRequest
+from bu_cdp.server.browsers.hooks import BrowserHooks
+from bu_cdp.server.browsers.record import ManagedBrowser
+from bu_cdp.server.chromium.launch import LaunchPlan
+from bu_cdp.server.shared.problems import ApiProblem, invalid
+from bu_cdp.server.shared.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header
 from tests.support.processes import live_chromiums

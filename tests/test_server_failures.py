@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server.chromium import ChromiumProcess
+from bu_cdp.server.chromium.launch import ChromiumProcess
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from bu_cdp.server.browsers import ManagedBrowser
+from bu_cdp.server.browsers.record import ManagedBrowser
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.schemas import BrowserCreateRequest
+from bu_cdp.server.shared.schemas import BrowserCreateRequest
 from tests.support.serving import LOG_NAME, serve_process
 
 

@@ -8,9 +8,10 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
-from bu_cdp.server.browsers import BrowserHooks, ManagedBrowser
-from bu_cdp.server.chromium import LaunchPlan
-from bu_cdp.server.schemas import BrowserCreateRequest
+from bu_cdp.server.browsers.hooks import BrowserHooks
+from bu_cdp.server.browsers.record import ManagedBrowser
+from bu_cdp.server.chromium.launch import LaunchPlan
+from bu_cdp.server.shared.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums

@@ -15,10 +15,12 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.models import BrowserStatus
-from bu_cdp.server.browsers import BrowserHooks, BrowserManager, ManagedBrowser
+from bu_cdp.server.browsers.hooks import BrowserHooks
+from bu_cdp.server.browsers.manager import BrowserManager
+from bu_cdp.server.browsers.record import ManagedBrowser
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.problems import ApiProblem
-from bu_cdp.server.schemas import BrowserCreateRequest
+from bu_cdp.server.shared.problems import ApiProblem
+from bu_cdp.server.shared.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums

@@ -11,7 +11,7 @@ import pytest
 
 from bu_cdp import BrowserUse, errors
 from bu_cdp.models import SessionStatus
-from bu_cdp.server.sessions import Sessions
+from bu_cdp.server.sessions.manager import SessionManager
 from bu_cdp.server.thread import ServerThread
 
 
@@ -55,7 +55,7 @@ def test_sessions_in_the_store_are_listed_read_and_stopped(
 ) -> None:
     server = make_server(data_dir=tmp_path)
     # What an agent runner would record; the local server has none, so the test does.
-    store: Sessions = server.app.state.persistence.sessions
+    store: SessionManager = server.app.state.persistence.sessions
     done = store.record(
         "summarise the news",
         status=SessionStatus.STOPPED,
@@ -97,12 +97,12 @@ def test_sessions_in_the_store_are_listed_read_and_stopped(
 
 
 def test_deleting_a_stored_session_stops_it_then_forgets_it(tmp_path: Path) -> None:
-    from bu_cdp.server.problems import ApiProblem
-    from bu_cdp.server.store import Store
+    from bu_cdp.server.shared.problems import ApiProblem
+    from bu_cdp.server.storage.store import Store
 
     store = Store(tmp_path)
     try:
-        sessions = Sessions(store)
+        sessions = SessionManager(store)
         kept = sessions.record("keep me", status=SessionStatus.STOPPED)
         gone = sessions.record("forget me")
         asyncio.run(sessions.delete(gone["id"]))

@@ -10,7 +10,7 @@ from bu_cdp.cli import main
 from bu_cdp.cli.doctor import _agent
 from bu_cdp.cli.serve import add_parser, server_config
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server.agent.llm import AgentLLM, describe_setup, resolve_llm
+from bu_cdp.server.sessions.agent.llm import AgentLLM, describe_setup, resolve_llm
 
 LOCAL = "http://127.0.0.1:11434/v1"
 

@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bu_cdp.server import store as store_module
-from bu_cdp.server.billing import Billing
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.store import DATABASE_NAME, Store, new_id, now, timestamp
+from bu_cdp.server.storage import store as store_module
+from bu_cdp.server.storage.billing import BillingAccount
+from bu_cdp.server.storage.store import DATABASE_NAME, Store, new_id, now, timestamp
+from bu_cdp.server.storage.workspaces import WorkspaceStore
 from bu_cdp.server.thread import ServerThread
-from bu_cdp.server.workspaces import Workspaces
 from tests.support.local_api import key_header
 from tests.support.multipart import CONTENT_TYPE, END, part_head
 from tests.support.waiting import wait_until
@@ -79,7 +79,7 @@ class _CreatedMeanwhile(Store):
     """A store whose first list of workspaces is read just before another server creates one
     and uploads into it: the moment the start-up tidy must not misjudge."""
 
-    other: Workspaces | None = None
+    other: WorkspaceStore | None = None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         found = super().rows(sql, params)
@@ -98,8 +98,8 @@ def test_the_start_up_tidy_keeps_a_workspace_created_after_it_listed_them(
     data = tmp_path / "data"
     others = Store(data)
     starting = _CreatedMeanwhile(data)
-    starting.other = Workspaces(others, new_id(), 1 << 20)
-    Workspaces(starting, new_id(), 1 << 20).tidy_all()
+    starting.other = WorkspaceStore(others, new_id(), 1 << 20)
+    WorkspaceStore(starting, new_id(), 1 << 20).tidy_all()
     assert [p.read_text() for p in (data / "workspaces").rglob("kept.txt")] == ["still here"]
     others.close()
     starting.close()
@@ -155,7 +155,7 @@ def test_the_cost_total_follows_the_ledger_and_folders_from_before_it(
 
     store = Store(tmp_path)
     config = ServerConfig(api_key="k", price_per_browser_hour=60.0, credit=10.0)
-    billing = Billing(store, config)
+    billing = BillingAccount(store, config)
     assert billing.cost() == pytest.approx(3.75)
 
     # Another server's browser: running (billed up to now), then ended, then corrected.

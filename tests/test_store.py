@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bu_cdp import BrowserUse, errors
-from bu_cdp.server import profiles as profiles_module
-from bu_cdp.server import store as store_module
-from bu_cdp.server.profiles import Profiles
-from bu_cdp.server.store import DATABASE_NAME, Store, default_data_dir, timestamp
+from bu_cdp.server.storage import profiles as profiles_module
+from bu_cdp.server.storage import store as store_module
+from bu_cdp.server.storage.profiles import ProfileStore
+from bu_cdp.server.storage.store import DATABASE_NAME, Store, default_data_dir, timestamp
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import client_for
 
@@ -85,7 +85,7 @@ def _user_data(folder: Path, cookies: bytes) -> Path:
 ALICE = {"Default/Cookies": b"session=alice"}  # what a saved profile holds: no cache, no lock
 
 
-def _loaded(profiles: Profiles, profile_id: str, target: Path) -> dict[str, bytes]:
+def _loaded(profiles: ProfileStore, profile_id: str, target: Path) -> dict[str, bytes]:
     profiles.load(profile_id, target)
     return {
         str(p.relative_to(target)): p.read_bytes()
@@ -97,7 +97,7 @@ def _loaded(profiles: Profiles, profile_id: str, target: Path) -> dict[str, byte
 def test_a_crash_during_a_save_leaves_the_previous_copy_whole(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    profiles = Profiles(Store(tmp_path / "data"))
+    profiles = ProfileStore(Store(tmp_path / "data"))
     profile_id = profiles.create("careful")["id"]
     fd = profiles.take(profile_id, "browser-1")
     profiles.save(profile_id, _user_data(tmp_path / "run1", b"session=alice"))

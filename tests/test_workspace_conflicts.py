@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.problems import ApiProblem
-from bu_cdp.server.store import Store
+from bu_cdp.server.shared.problems import ApiProblem
+from bu_cdp.server.storage.store import Store
+from bu_cdp.server.storage.uploads import UploadPart
+from bu_cdp.server.storage.workspaces import WorkspaceStore
 from bu_cdp.server.thread import ServerThread
-from bu_cdp.server.uploads import UploadPart
-from bu_cdp.server.workspaces import Workspaces
 from tests.support import multipart
 from tests.support.local_api import key_header
 
@@ -60,7 +60,7 @@ def test_a_conflict_made_by_another_request_in_the_meantime_is_409(tmp_path: Pat
     file of this one goes (the two steps are run here one after the other, with the other
     request's folder made in between)."""
     store = Store(tmp_path / "data")
-    workspaces = Workspaces(store, "run", ServerConfig(api_key="k").max_upload_bytes)
+    workspaces = WorkspaceStore(store, "run", ServerConfig(api_key="k").max_upload_bytes)
     root = workspaces.files_root(workspaces.create("w")["id"])
     root.mkdir(parents=True)
     partial = tmp_path / "partial"

@@ -50,7 +50,7 @@ def _versions() -> Check:
 
 
 def _chromium(explicit: str | None) -> tuple[Check, str | None]:
-    from bu_cdp.server.chromium import find_chromium
+    from bu_cdp.server.chromium.launch import find_chromium
 
     try:
         path = find_chromium(explicit)
@@ -69,7 +69,7 @@ def _chromium(explicit: str | None) -> tuple[Check, str | None]:
 
 def _chromium_starts(path: str) -> Check:
     """Start Chromium as the server does (headless, our flags) and wait for its DevTools port."""
-    from bu_cdp.server.chromium import LaunchError, LaunchPlan, launch, log_tail
+    from bu_cdp.server.chromium.launch import LaunchError, LaunchPlan, launch, log_tail
 
     with tempfile.TemporaryDirectory(prefix="bu-cdp-doctor-") as scratch:
         plan = LaunchPlan(path, Path(scratch) / "user-data", Path(scratch) / "chromium.log")
@@ -139,7 +139,7 @@ def _api(base_url: str | None) -> Check:
 
 
 def _data_folder() -> Check:
-    from bu_cdp.server.store import default_data_dir
+    from bu_cdp.server.storage.store import default_data_dir
 
     folder = default_data_dir()
     try:
@@ -155,7 +155,7 @@ def _data_folder() -> Check:
 
 def _isolation() -> Check:
     """Reported, not failed: a server run by a person as themself is a fair local setup."""
-    from bu_cdp.server.isolation import status
+    from bu_cdp.server.chromium.isolation import status
 
     found = status()
     fix = "" if found.separate_users else "run bu-cdp serve as root to give each browser a uid"
@@ -163,7 +163,7 @@ def _isolation() -> Check:
 
 
 def _agent() -> Check:
-    from bu_cdp.server.agent.llm import describe_setup
+    from bu_cdp.server.sessions.agent.llm import describe_setup
 
     ok, found = describe_setup()
     return Check("agent sessions", ok, found, "" if ok else "see docs/agent-sessions.md")

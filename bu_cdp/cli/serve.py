@@ -66,9 +66,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _say_serving(base_url: str) -> None:
+    from bu_cdp.server.api.routes.hosted import PREFIX
     from bu_cdp.server.app import API_PREFIX
-    from bu_cdp.server.isolation import status
-    from bu_cdp.server.routes.hosted import PREFIX
+    from bu_cdp.server.chromium.isolation import status
 
     print(f"bu-cdp: serving the v3 API at {base_url}", file=sys.stderr, flush=True)
     hosted = base_url.removesuffix(API_PREFIX) + PREFIX
@@ -84,7 +84,7 @@ def _say_serving(base_url: str) -> None:
 
 def _proxies(args: argparse.Namespace) -> dict[str, str]:
     """The country map: the file, then $BU_CDP_PROXIES, then --proxy flags, later ones winning."""
-    from bu_cdp.server.proxy import (
+    from bu_cdp.server.proxies.selection import (
         PROXIES_ENV,
         country_upstreams,
         parse_proxy_map,
@@ -135,7 +135,7 @@ _port = _number(int, 0, 65535)
 
 def _country_code(code: str, source: str) -> None:
     """A code a create can ask for: the server's rule for ``proxy_country_code``."""
-    from bu_cdp.server.schemas import BrowserCreateRequest
+    from bu_cdp.server.shared.schemas import BrowserCreateRequest
 
     try:
         BrowserCreateRequest.model_validate({"proxy_country_code": code})

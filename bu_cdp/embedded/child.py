@@ -71,7 +71,7 @@ def _server(api_key: str, sock: socket.socket) -> uvicorn.Server:
     import uvicorn
 
     from bu_cdp.server.config import ServerConfig
-    from bu_cdp.server.proxy import proxies_from_env
+    from bu_cdp.server.proxies.selection import proxies_from_env
     from bu_cdp.server.serve import uvicorn_config
 
     config = ServerConfig(

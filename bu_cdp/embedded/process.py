@@ -38,7 +38,7 @@ def _check_environment() -> None:
 
     sizing.warm_browsers(os.environ, default_max_browsers())
     if os.environ.get("BU_CDP_PROXIES"):
-        from bu_cdp.server.proxy import country_upstreams, proxies_from_env
+        from bu_cdp.server.proxies.selection import country_upstreams, proxies_from_env
 
         try:
             country_upstreams(proxies_from_env())

@@ -10,18 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from bu_cdp import __version__
-from bu_cdp.server import relay
-from bu_cdp.server.agent.llm import resolve_llm
-from bu_cdp.server.auth import require_api_key
-from bu_cdp.server.browsers import BrowserHooks, BrowserManager
-from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.hardening import Guard
-from bu_cdp.server.live import LiveViewHooks
-from bu_cdp.server.persistence import Persistence
-from bu_cdp.server.problems import ApiProblem, handle_problem, handle_storage_error
-from bu_cdp.server.proxy import ProxyHooks
-from bu_cdp.server.recording import RecordingHooks
-from bu_cdp.server.routes import (
+from bu_cdp.server.api.hardening import Guard
+from bu_cdp.server.api.routes import (
     billing,
     browsers,
     health,
@@ -32,8 +22,19 @@ from bu_cdp.server.routes import (
     sessions,
     workspaces,
 )
-from bu_cdp.server.schemas import handle_invalid_request
-from bu_cdp.server.screencast import ScreencastHub
+from bu_cdp.server.browsers.hooks import BrowserHooks
+from bu_cdp.server.browsers.manager import BrowserManager
+from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.persistence import Persistence
+from bu_cdp.server.proxies.selection import ProxyHooks
+from bu_cdp.server.recording.recorder import RecordingHooks
+from bu_cdp.server.relay import endpoints
+from bu_cdp.server.screen.live_view import LiveViewHooks
+from bu_cdp.server.screen.screencast import ScreencastHub
+from bu_cdp.server.sessions.agent.llm import resolve_llm
+from bu_cdp.server.shared.auth import require_api_key
+from bu_cdp.server.shared.problems import ApiProblem, handle_problem, handle_storage_error
+from bu_cdp.server.shared.schemas import handle_invalid_request
 
 API_PREFIX = "/api/v3"
 
@@ -92,7 +93,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         api.include_router(feature.router)
     app.include_router(api, prefix=API_PREFIX)
     hosted.mount(app)  # the hosted dialect, on a base path of its own
-    app.include_router(relay.router)
+    app.include_router(endpoints.router)
     app.include_router(health.router)
     app.include_router(live.router)
     return app

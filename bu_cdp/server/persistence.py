@@ -15,16 +15,16 @@ import tempfile
 from pathlib import Path
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server.billing import Billing, CreditCheck
-from bu_cdp.server.browser_records import BrowserRecords
-from bu_cdp.server.browsers import BrowserHooks
+from bu_cdp.server.browsers.hooks import BrowserHooks
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.profiles import ProfileHooks, Profiles
-from bu_cdp.server.recordings import RecordingStore, recordings_folder
-from bu_cdp.server.runs import ServerRun
-from bu_cdp.server.sessions import Sessions
-from bu_cdp.server.store import Store, default_data_dir
-from bu_cdp.server.workspaces import Workspaces
+from bu_cdp.server.recording.videos import RecordingStore, recordings_folder
+from bu_cdp.server.sessions.manager import SessionManager
+from bu_cdp.server.storage.billing import BillingAccount, CreditCheck
+from bu_cdp.server.storage.browser_records import BrowserRecords
+from bu_cdp.server.storage.profiles import ProfileHooks, ProfileStore
+from bu_cdp.server.storage.runs import ServerRun
+from bu_cdp.server.storage.store import Store, default_data_dir
+from bu_cdp.server.storage.workspaces import WorkspaceStore
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -33,12 +33,12 @@ class Persistence:
     def __init__(self, config: ServerConfig, store: Store) -> None:
         self.store = store
         self.run = ServerRun(store)
-        self.billing = Billing(store, config)
+        self.billing = BillingAccount(store, config)
         self.recordings = RecordingStore(recordings_folder(config.recordings_dir, store.data_dir))
         self.records = BrowserRecords(store, self.run, self.billing.pricing, self.recordings)
-        self.profiles = Profiles(store)
-        self.workspaces = Workspaces(store, self.run.id, config.max_upload_bytes)
-        self.sessions = Sessions(store)
+        self.profiles = ProfileStore(store)
+        self.workspaces = WorkspaceStore(store, self.run.id, config.max_upload_bytes)
+        self.sessions = SessionManager(store)
         # Credit before profile: refuse without credit before copying a profile. The ledger
         # (``records``) is not here: the app puts it after every other hook (see app.py).
         self.hooks: list[BrowserHooks] = [CreditCheck(self.billing), ProfileHooks(self.profiles)]

@@ -12,9 +12,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server import cdp_socket, hardening
+from bu_cdp.server.api import hardening
 from bu_cdp.server.app import API_PREFIX, create_app
 from bu_cdp.server.config import ServerConfig
+from bu_cdp.server.relay import cdp_socket
 
 # Screenshots of big pages are large CDP frames; uvicorn's default limit is 16 MiB.
 WS_MAX_SIZE = 1 << 30

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.app import create_app
-from bu_cdp.server.browsers import BrowserManager
+from bu_cdp.server.browsers.manager import BrowserManager
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.serve import api_url, listen, uvicorn_config
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from bu_cdp.server.chromium import find_chromium
+from bu_cdp.server.chromium.launch import find_chromium
 from tests.support.pages import _Handler
 from tests.support.tls import TlsPageServer
 

@@ -1,0 +1,506 @@
+"""A local forwarding proxy for one browser that adds credentials for its upstream proxy.
+
+Chromium's ``--proxy-server`` cannot carry a user and password, and a command line is readable
+by every local user. So Chromium is pointed at this forwarder on 127.0.0.1 instead, and the
+forwarder passes every plain request and every CONNECT tunnel to the upstream (HTTP) proxy
+with ``Proxy-Authorization`` added. The credentials live only in the server's memory.
+
+Chromium speaks to the forwarder in two ways (``proxy_server``): ``https://`` and ``ws(s)://``
+through HTTP ``CONNECT`` tunnels, plain ``http://`` over SOCKS5, whose requests the forwarder
+sends upstream as ordinary proxy requests. SOCKS is there for failures. Chromium names the
+proxy in a failed navigation only when connecting to the proxy fails
+(``ERR_PROXY_CONNECTION_FAILED``) or when a tunnel's proxy asks for an authentication it
+cannot give (``ERR_PROXY_AUTH_UNSUPPORTED``); any answer to a plain proxy request loads as a
+page. A SOCKS handshake is part of connecting: failing it (or resetting a CONNECT) makes
+Chromium try the next proxy on its list, a port of ours where nothing listens, and give up
+with ``ERR_PROXY_CONNECTION_FAILED``. So when the upstream cannot be reached or refuses the
+credentials, ``page.goto`` raises an error that names the proxy, for http and https alike,
+and the server logs the exact reason once per browser. Other upstream failures (no answer in
+time, a closed connection, a refused tunnel) still answer a plain request with a 502/504 page
+titled "bu-cdp proxy error: ..." and fail a tunnel with ``ERR_TUNNEL_CONNECTION_FAILED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import html
+import logging
+import os
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+
+from bu_cdp.server.proxies import socks5
+from bu_cdp.server.proxies.http1 import (
+    HEAD_LIMIT,
+    Head,
+    ProtocolError,
+    copy_body,
+    has_no_body,
+    pipe,
+    read_head,
+    status_of,
+)
+
+log = logging.getLogger("bu_cdp.server.proxy")
+
+# After the upstream refuses the credentials, plain-http connections are refused for this long
+# without asking it again: long enough for Chromium's retry of the request that met the refusal.
+REFUSAL_HOLD = 5.0
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One upstream HTTP proxy. Its ``str`` and ``repr`` never show the credentials."""
+
+    host: str
+    port: int
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"{_bracketed(self.host)}:{self.port}"
+
+    @property
+    def authorization(self) -> str | None:
+        """The ``Proxy-Authorization`` value, or None without credentials."""
+        if self.username is None and self.password is None:
+            return None
+        pair = f"{self.username or ''}:{self.password or ''}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+    def __str__(self) -> str:
+        return f"http://{self.address}"
+
+
+class UpstreamFailure(Exception):
+    """The upstream proxy did not do its part; the message is what the user reads."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UpstreamUnreachable(UpstreamFailure):
+    """No connection to the upstream proxy: refused, unknown host, or too slow."""
+
+
+class CredentialsRefused(UpstreamFailure):
+    """The upstream proxy answered 407."""
+
+
+class UpstreamClosed(UpstreamFailure):
+    """The upstream proxy closed the connection before answering."""
+
+
+@dataclass
+class _Upstream:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+class ProxyForwarder:
+    """A local proxy on 127.0.0.1 for one browser (HTTP and SOCKS5), which adds credentials
+    upstream."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        *,
+        name: str = "",
+        connect_timeout: float = 10.0,
+        answer_timeout: float | None = None,
+        refusal_hold: float = REFUSAL_HOLD,
+    ) -> None:
+        self.upstream = upstream
+        self.name = name  # the browser's id, for log lines
+        self.connect_timeout = connect_timeout
+        # How long the upstream may take to start answering (a CONNECT, or the response
+        # head of a plain request): it must first reach the site itself, so allow it more
+        # than a connect. A proxy that accepts and then says nothing fails the page.
+        self.answer_timeout = answer_timeout if answer_timeout is not None else 3 * connect_timeout
+        self.refusal_hold = refusal_hold
+        self._server: asyncio.Server | None = None
+        self._dead: socket.socket | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._idle: set[asyncio.StreamWriter] = set()  # plain connections between requests
+        self._refusal: CredentialsRefused | None = None
+        self._refused_until = 0.0
+        self._reported: set[str] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0, limit=HEAD_LIMIT)
+        # Bound and never listening: Chromium's fallback proxy, where a connection is refused.
+        self._dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._dead.bind(("127.0.0.1", 0))
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the forwarder first"
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def dead_port(self) -> int:
+        assert self._dead is not None, "start() the forwarder first"
+        port: int = self._dead.getsockname()[1]
+        return port
+
+    @property
+    def proxy_server(self) -> str:
+        """Chromium's ``--proxy-server``: plain http over SOCKS5, the rest through CONNECT.
+
+        ws:// and wss:// follow the https rule (there is no ``socks=`` rule, which they would
+        take first). Each rule falls back to the dead port, so a failure of ours there ends
+        the navigation with ``ERR_PROXY_CONNECTION_FAILED``, never a direct connection.
+        """
+        live, dead = f"127.0.0.1:{self.port}", f"127.0.0.1:{self.dead_port}"
+        return f"http=socks5://{live},socks5://{dead};https=http://{live},http://{dead}"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._dead is not None:
+            self._dead.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await self._serve(reader, writer)
+        except (
+            ProtocolError,
+            UpstreamFailure,
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ) as exc:
+            # A peer hung up or misbehaved mid-message: this connection ends, no other.
+            log.debug("proxy of browser %s: connection ended: %r", self.name, exc)
+        except Exception:
+            log.exception("proxy of browser %s: connection failed", self.name)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        start = await reader.read(1)
+        if start == socks5.VERSION:
+            await self._socks(reader, writer)
+            return
+        head = await read_head(reader, prefix=start)
+        if head is None:
+            return
+        if head.first.upper().startswith("CONNECT "):
+            await self._tunnel(head, reader, writer)
+        else:
+            await self._forward(reader, writer, head)
+
+    # -- upstream connections --------------------------------------------------------------
+
+    async def _connect(self) -> _Upstream:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.upstream.host, self.upstream.port, limit=HEAD_LIMIT),
+                self.connect_timeout,
+            )
+        except TimeoutError:
+            raise UpstreamUnreachable(
+                504,
+                f"the upstream proxy {self.upstream.address} did not accept a connection "
+                f"within {self.connect_timeout:g}s",
+            ) from None
+        except OSError as exc:
+            # asyncio words a refusal "Connect call failed (...)"; say it plainly.
+            plain = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else None
+            reason = plain or exc.strerror or str(exc) or type(exc).__name__
+            raise UpstreamUnreachable(
+                502, f"could not connect to the upstream proxy {self.upstream.address}: {reason}"
+            ) from None
+        return _Upstream(reader, writer)
+
+    def _with_credentials(self, head: Head) -> bytes:
+        # Whatever Chromium sent as Proxy-Authorization was meant for us, not the upstream.
+        headers = head.without("proxy-authorization")
+        if (authorization := self.upstream.authorization) is not None:
+            headers.append(("Proxy-Authorization", authorization))
+        return head.encode(headers)
+
+    async def _answer(self, upstream: _Upstream, timeout: float | None) -> Head:
+        try:
+            answer = await asyncio.wait_for(read_head(upstream.reader), timeout)
+        except TimeoutError:
+            raise UpstreamFailure(
+                504,
+                f"the upstream proxy {self.upstream.address} did not answer within {timeout:g}s",
+            ) from None
+        if answer is None:
+            raise UpstreamClosed(
+                502,
+                f"the upstream proxy {self.upstream.address} closed the connection "
+                "without answering",
+            )
+        if status_of(answer) == 407:
+            if self.upstream.authorization is None:
+                detail = "asks for credentials, and none were given"
+            else:
+                detail = "refused the credentials (HTTP 407)"
+            raise CredentialsRefused(502, f"the upstream proxy {self.upstream.address} {detail}")
+        return answer
+
+    # -- CONNECT tunnels (https, wss) ------------------------------------------------------
+
+    async def _tunnel(
+        self, head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            upstream = await self._connect()
+        except UpstreamFailure as failure:
+            await self._fail_tunnel(writer, failure, head)
+            return
+        try:
+            upstream.writer.write(self._with_credentials(head))
+            await upstream.writer.drain()
+            answer = await self._answer(upstream, self.answer_timeout)
+            status = status_of(answer)
+            if not 200 <= status < 300:
+                target = head.first.split(" ")[1] if " " in head.first else "?"
+                raise UpstreamFailure(
+                    502,
+                    f"the upstream proxy {self.upstream.address} would not open a tunnel "
+                    f"to {target}: {answer.first.split(' ', 1)[-1]}",
+                )
+            writer.write(answer.encode())
+            await writer.drain()
+            await pipe((reader, writer), (upstream.reader, upstream.writer))
+        except UpstreamFailure as failure:
+            await self._fail_tunnel(writer, failure, head)
+        finally:
+            upstream.writer.close()
+
+    # -- plain http over SOCKS5: the connection first, then its requests -------------------
+
+    async def _socks(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = await socks5.read_connect(reader, writer)
+        try:
+            upstream = await self._connect_plain()
+        except UpstreamFailure as failure:
+            # Failing the handshake fails Chromium's connection to its proxy: it falls
+            # back to the dead port and reports ERR_PROXY_CONNECTION_FAILED.
+            self._report(failure, "plain http")
+            with contextlib.suppress(ConnectionError):
+                writer.write(socks5.reply(socks5.GENERAL_FAILURE))
+                await writer.drain()
+            return
+        try:
+            writer.write(socks5.reply(socks5.SUCCEEDED))
+            await writer.drain()
+        except BaseException:
+            upstream.writer.close()
+            raise
+        await self._forward(reader, writer, None, origin=_origin(host, port), upstream=upstream)
+
+    async def _connect_plain(self) -> _Upstream:
+        refusal = self._refusal
+        if refusal is not None and time.monotonic() < self._refused_until:
+            # The upstream said no a moment ago: do not ask it again yet.
+            raise CredentialsRefused(refusal.status, str(refusal))
+        return await self._connect()
+
+    # -- plain http: one request after another, credentials added to each ----------------
+
+    async def _forward(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        request: Head | None,
+        *,
+        origin: str | None = None,
+        upstream: _Upstream | None = None,
+    ) -> None:
+        """Requests from ``reader`` (the first already read, unless None), each sent upstream.
+
+        ``origin`` is set for a SOCKS5 connection, whose requests name only a path.
+        """
+        try:
+            while True:
+                if request is None:
+                    request = await self._next_request(reader, writer)
+                    if request is None:
+                        return
+                if origin is not None:
+                    request = _absolute(request, origin)
+                method = request.first.split(" ", 1)[0].upper()
+                try:
+                    upstream, answer = await self._exchange(request, reader, upstream)
+                except UpstreamFailure as failure:
+                    await self._fail_plain(writer, failure, request, socks=origin is not None)
+                    return
+                while 100 <= (status := status_of(answer)) < 200 and status != 101:
+                    writer.write(answer.encode())  # 100 Continue and friends: more follows
+                    answer = await self._answer(upstream, None)
+                writer.write(answer.encode())
+                if status == 101:  # a protocol switch: from here on, bytes both ways
+                    await writer.drain()
+                    await pipe((reader, writer), (upstream.reader, upstream.writer))
+                    return
+                if not has_no_body(method, status):
+                    await copy_body(answer, upstream.reader, writer, to_eof=True)
+                await writer.drain()
+                close_delimited = (
+                    not has_no_body(method, status)
+                    and not answer.chunked()
+                    and answer.content_length() is None
+                )
+                if close_delimited or not answer.keeps_alive() or not request.keeps_alive():
+                    return
+                request = None
+        finally:
+            if upstream is not None:
+                upstream.writer.close()
+
+    async def _next_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> Head | None:
+        self._idle.add(writer)  # while idle, a refusal of the credentials may close it
+        try:
+            return await read_head(reader)
+        finally:
+            self._idle.discard(writer)
+
+    async def _exchange(
+        self, request: Head, client: asyncio.StreamReader, upstream: _Upstream | None
+    ) -> tuple[_Upstream, Head]:
+        """Send one request upstream (reconnecting if the old connection is gone) and
+        read the answer's head."""
+        if upstream is not None and upstream.reader.at_eof():
+            upstream.writer.close()
+            upstream = None
+        reused = upstream is not None
+        if upstream is None:
+            upstream = await self._connect()
+        upstream.writer.write(self._with_credentials(request))
+        await copy_body(request, client, upstream.writer, to_eof=False)
+        await upstream.writer.drain()
+        try:
+            return upstream, await self._answer(upstream, self.answer_timeout)
+        except UpstreamClosed:
+            has_body = request.chunked() or bool(request.content_length())
+            if not reused or has_body:
+                raise
+        # The upstream dropped a kept-alive connection just as the request went out:
+        # send it once more on a fresh one.
+        upstream.writer.close()
+        upstream = await self._connect()
+        upstream.writer.write(self._with_credentials(request))
+        await upstream.writer.drain()
+        return upstream, await self._answer(upstream, self.answer_timeout)
+
+    # -- telling the user ------------------------------------------------------------------
+
+    async def _fail_tunnel(
+        self, writer: asyncio.StreamWriter, failure: UpstreamFailure, head: Head
+    ) -> None:
+        self._report(failure, "CONNECT")
+        if isinstance(failure, UpstreamUnreachable):
+            _reset(writer)  # Chromium falls back to the dead port: ERR_PROXY_CONNECTION_FAILED
+        elif isinstance(failure, CredentialsRefused):
+            # Without Proxy-Authenticate Chromium has no scheme to answer with: it fails the
+            # page with ERR_PROXY_AUTH_UNSUPPORTED at once, and never waits for credentials.
+            refused = Head(
+                "HTTP/1.1 407 Proxy Authentication Required",
+                [("Content-Length", "0"), ("Connection", "close")],
+            )
+            await _send(writer, refused.encode())
+        else:
+            await self._page(writer, failure.status, failure)
+
+    async def _fail_plain(
+        self, writer: asyncio.StreamWriter, failure: UpstreamFailure, request: Head, *, socks: bool
+    ) -> None:
+        self._report(failure, request.first.split(" ")[0])
+        if not socks or not isinstance(failure, (UpstreamUnreachable, CredentialsRefused)):
+            await self._page(writer, failure.status, failure)
+            return
+        if isinstance(failure, CredentialsRefused):
+            self._refuse_plain(failure)
+        # Chromium sends a request answered 421 once more, on a new connection, whose SOCKS
+        # handshake fails (the upstream is still down, or refused a moment ago): the page
+        # fails with ERR_PROXY_CONNECTION_FAILED. The page below shows only if it does not.
+        await self._page(writer, 421, failure)
+
+    def _refuse_plain(self, failure: CredentialsRefused) -> None:
+        self._refusal = failure
+        self._refused_until = time.monotonic() + self.refusal_hold
+        for idle in list(self._idle):  # else Chromium's retry could take one, past its handshake
+            idle.close()
+
+    def _report(self, failure: UpstreamFailure, what: str) -> None:
+        if str(failure) not in self._reported:  # once per browser, not once per request
+            self._reported.add(str(failure))
+            log.warning("browser %s: %s (for %s)", self.name, failure, what)
+
+    async def _page(
+        self, writer: asyncio.StreamWriter, status: int, failure: UpstreamFailure
+    ) -> None:
+        message = f"bu-cdp proxy error: {failure}"
+        body = (
+            f"<!doctype html><title>{html.escape(message)}</title>"
+            f"<h1>Proxy error</h1><p>{html.escape(str(failure))}</p>"
+        ).encode()
+        reason = _REASONS.get(status, "Proxy Error")
+        response = Head(
+            f"HTTP/1.1 {status} {reason}",
+            [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
+        await _send(writer, response.encode() + body)
+
+
+_REASONS = {421: "Misdirected Request", 502: "Bad Gateway", 504: "Gateway Timeout"}
+
+
+async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        writer.write(data)
+        await writer.drain()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP reset: a plain close would read to Chromium as an empty answer."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _bracketed(host: str) -> str:
+    """A host as it goes before ``:port`` or into a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
+def _origin(host: str, port: int) -> str:
+    host = _bracketed(host)
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
+
+
+def _absolute(request: Head, origin: str) -> Head:
+    """A request over SOCKS names only a path; an HTTP proxy wants the whole URL."""
+    method, _, rest = request.first.partition(" ")
+    if not rest.startswith("/"):
+        return request
+    return Head(f"{method} {origin}{rest}", request.headers)
