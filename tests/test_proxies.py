@@ -30,7 +30,8 @@ from bu_cdp.cli import serve as serve_command
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.app import create_app
 from bu_cdp.server.config import ServerConfig
-from bu_cdp.server.proxies.forwarder import ProxyForwarder, Upstream
+from bu_cdp.server.proxies.forwarder import ProxyForwarder
+from bu_cdp.server.proxies.upstream import Upstream
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header
 from tests.support.pages import PageServer

@@ -23,17 +23,13 @@ titled "bu-cdp proxy error: ..." and fail a tunnel with ``ERR_TUNNEL_CONNECTION_
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import html
 import logging
-import os
 import socket
-import struct
 import time
-from dataclasses import dataclass, field
 
 from bu_cdp.server.proxies import socks5
+from bu_cdp.server.proxies.error_pages import error_page, reset, send_quietly
 from bu_cdp.server.proxies.http1 import (
     HEAD_LIMIT,
     Head,
@@ -44,63 +40,22 @@ from bu_cdp.server.proxies.http1 import (
     read_head,
     status_of,
 )
+from bu_cdp.server.proxies.upstream import (
+    CredentialsRefused,
+    Upstream,
+    UpstreamClosed,
+    UpstreamConnection,
+    UpstreamFailure,
+    UpstreamUnreachable,
+    bracketed,
+    connect,
+)
 
 log = logging.getLogger("bu_cdp.server.proxy")
 
 # After the upstream refuses the credentials, plain-http connections are refused for this long
 # without asking it again: long enough for Chromium's retry of the request that met the refusal.
 REFUSAL_HOLD = 5.0
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """One upstream HTTP proxy. Its ``str`` and ``repr`` never show the credentials."""
-
-    host: str
-    port: int
-    username: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def address(self) -> str:
-        return f"{_bracketed(self.host)}:{self.port}"
-
-    @property
-    def authorization(self) -> str | None:
-        """The ``Proxy-Authorization`` value, or None without credentials."""
-        if self.username is None and self.password is None:
-            return None
-        pair = f"{self.username or ''}:{self.password or ''}".encode()
-        return "Basic " + base64.b64encode(pair).decode("ascii")
-
-    def __str__(self) -> str:
-        return f"http://{self.address}"
-
-
-class UpstreamFailure(Exception):
-    """The upstream proxy did not do its part; the message is what the user reads."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class UpstreamUnreachable(UpstreamFailure):
-    """No connection to the upstream proxy: refused, unknown host, or too slow."""
-
-
-class CredentialsRefused(UpstreamFailure):
-    """The upstream proxy answered 407."""
-
-
-class UpstreamClosed(UpstreamFailure):
-    """The upstream proxy closed the connection before answering."""
-
-
-@dataclass
-class _Upstream:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
 
 
 class ProxyForwarder:
@@ -209,27 +164,6 @@ class ProxyForwarder:
 
     # -- upstream connections --------------------------------------------------------------
 
-    async def _connect(self) -> _Upstream:
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.upstream.host, self.upstream.port, limit=HEAD_LIMIT),
-                self.connect_timeout,
-            )
-        except TimeoutError:
-            raise UpstreamUnreachable(
-                504,
-                f"the upstream proxy {self.upstream.address} did not accept a connection "
-                f"within {self.connect_timeout:g}s",
-            ) from None
-        except OSError as exc:
-            # asyncio words a refusal "Connect call failed (...)"; say it plainly.
-            plain = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else None
-            reason = plain or exc.strerror or str(exc) or type(exc).__name__
-            raise UpstreamUnreachable(
-                502, f"could not connect to the upstream proxy {self.upstream.address}: {reason}"
-            ) from None
-        return _Upstream(reader, writer)
-
     def _with_credentials(self, head: Head) -> bytes:
         # Whatever Chromium sent as Proxy-Authorization was meant for us, not the upstream.
         headers = head.without("proxy-authorization")
@@ -237,7 +171,7 @@ class ProxyForwarder:
             headers.append(("Proxy-Authorization", authorization))
         return head.encode(headers)
 
-    async def _answer(self, upstream: _Upstream, timeout: float | None) -> Head:
+    async def _answer(self, upstream: UpstreamConnection, timeout: float | None) -> Head:
         try:
             answer = await asyncio.wait_for(read_head(upstream.reader), timeout)
         except TimeoutError:
@@ -265,7 +199,7 @@ class ProxyForwarder:
         self, head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         try:
-            upstream = await self._connect()
+            upstream = await connect(self.upstream, self.connect_timeout)
         except UpstreamFailure as failure:
             await self._fail_tunnel(writer, failure, head)
             return
@@ -311,12 +245,12 @@ class ProxyForwarder:
             raise
         await self._forward(reader, writer, None, origin=_origin(host, port), upstream=upstream)
 
-    async def _connect_plain(self) -> _Upstream:
+    async def _connect_plain(self) -> UpstreamConnection:
         refusal = self._refusal
         if refusal is not None and time.monotonic() < self._refused_until:
             # The upstream said no a moment ago: do not ask it again yet.
             raise CredentialsRefused(refusal.status, str(refusal))
-        return await self._connect()
+        return await connect(self.upstream, self.connect_timeout)
 
     # -- plain http: one request after another, credentials added to each ----------------
 
@@ -327,7 +261,7 @@ class ProxyForwarder:
         request: Head | None,
         *,
         origin: str | None = None,
-        upstream: _Upstream | None = None,
+        upstream: UpstreamConnection | None = None,
     ) -> None:
         """Requests from ``reader`` (the first already read, unless None), each sent upstream.
 
@@ -380,8 +314,8 @@ class ProxyForwarder:
             self._idle.discard(writer)
 
     async def _exchange(
-        self, request: Head, client: asyncio.StreamReader, upstream: _Upstream | None
-    ) -> tuple[_Upstream, Head]:
+        self, request: Head, client: asyncio.StreamReader, upstream: UpstreamConnection | None
+    ) -> tuple[UpstreamConnection, Head]:
         """Send one request upstream (reconnecting if the old connection is gone) and
         read the answer's head."""
         if upstream is not None and upstream.reader.at_eof():
@@ -389,7 +323,7 @@ class ProxyForwarder:
             upstream = None
         reused = upstream is not None
         if upstream is None:
-            upstream = await self._connect()
+            upstream = await connect(self.upstream, self.connect_timeout)
         upstream.writer.write(self._with_credentials(request))
         await copy_body(request, client, upstream.writer, to_eof=False)
         await upstream.writer.drain()
@@ -402,7 +336,7 @@ class ProxyForwarder:
         # The upstream dropped a kept-alive connection just as the request went out:
         # send it once more on a fresh one.
         upstream.writer.close()
-        upstream = await self._connect()
+        upstream = await connect(self.upstream, self.connect_timeout)
         upstream.writer.write(self._with_credentials(request))
         await upstream.writer.drain()
         return upstream, await self._answer(upstream, self.answer_timeout)
@@ -414,7 +348,7 @@ class ProxyForwarder:
     ) -> None:
         self._report(failure, "CONNECT")
         if isinstance(failure, UpstreamUnreachable):
-            _reset(writer)  # Chromium falls back to the dead port: ERR_PROXY_CONNECTION_FAILED
+            reset(writer)  # Chromium falls back to the dead port: ERR_PROXY_CONNECTION_FAILED
         elif isinstance(failure, CredentialsRefused):
             # Without Proxy-Authenticate Chromium has no scheme to answer with: it fails the
             # page with ERR_PROXY_AUTH_UNSUPPORTED at once, and never waits for credentials.
@@ -422,23 +356,23 @@ class ProxyForwarder:
                 "HTTP/1.1 407 Proxy Authentication Required",
                 [("Content-Length", "0"), ("Connection", "close")],
             )
-            await _send(writer, refused.encode())
+            await send_quietly(writer, refused.encode())
         else:
-            await self._page(writer, failure.status, failure)
+            await error_page(writer, failure.status, failure)
 
     async def _fail_plain(
         self, writer: asyncio.StreamWriter, failure: UpstreamFailure, request: Head, *, socks: bool
     ) -> None:
         self._report(failure, request.first.split(" ")[0])
         if not socks or not isinstance(failure, (UpstreamUnreachable, CredentialsRefused)):
-            await self._page(writer, failure.status, failure)
+            await error_page(writer, failure.status, failure)
             return
         if isinstance(failure, CredentialsRefused):
             self._refuse_plain(failure)
         # Chromium sends a request answered 421 once more, on a new connection, whose SOCKS
         # handshake fails (the upstream is still down, or refused a moment ago): the page
         # fails with ERR_PROXY_CONNECTION_FAILED. The page below shows only if it does not.
-        await self._page(writer, 421, failure)
+        await error_page(writer, 421, failure)
 
     def _refuse_plain(self, failure: CredentialsRefused) -> None:
         self._refusal = failure
@@ -451,50 +385,9 @@ class ProxyForwarder:
             self._reported.add(str(failure))
             log.warning("browser %s: %s (for %s)", self.name, failure, what)
 
-    async def _page(
-        self, writer: asyncio.StreamWriter, status: int, failure: UpstreamFailure
-    ) -> None:
-        message = f"bu-cdp proxy error: {failure}"
-        body = (
-            f"<!doctype html><title>{html.escape(message)}</title>"
-            f"<h1>Proxy error</h1><p>{html.escape(str(failure))}</p>"
-        ).encode()
-        reason = _REASONS.get(status, "Proxy Error")
-        response = Head(
-            f"HTTP/1.1 {status} {reason}",
-            [
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-                ("Connection", "close"),
-            ],
-        )
-        await _send(writer, response.encode() + body)
-
-
-_REASONS = {421: "Misdirected Request", 502: "Bad Gateway", 504: "Gateway Timeout"}
-
-
-async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
-    with contextlib.suppress(ConnectionError):
-        writer.write(data)
-        await writer.drain()
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP reset: a plain close would read to Chromium as an empty answer."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
-def _bracketed(host: str) -> str:
-    """A host as it goes before ``:port`` or into a URL: an IPv6 address in brackets."""
-    return f"[{host}]" if ":" in host else host
-
 
 def _origin(host: str, port: int) -> str:
-    host = _bracketed(host)
+    host = bracketed(host)
     return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 

@@ -19,7 +19,8 @@ from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.browsers.hooks import BrowserHooks
 from bu_cdp.server.browsers.record import ManagedBrowser
 from bu_cdp.server.chromium.launch import LaunchPlan
-from bu_cdp.server.proxies.forwarder import ProxyForwarder, Upstream
+from bu_cdp.server.proxies.forwarder import ProxyForwarder
+from bu_cdp.server.proxies.upstream import Upstream
 from bu_cdp.server.shared.problems import invalid
 from bu_cdp.server.shared.schemas import BrowserCreateRequest
 
