@@ -1,4 +1,7 @@
-"""What the browser sees when the upstream proxy fails: an error page, or a reset."""
+"""What the browser sees when a request cannot go through: an error page, a 407, or a reset.
+
+Written as plain bytes, outside h11: each ends its connection, whatever state h11 was in.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +11,34 @@ import html
 import socket
 import struct
 
-from bu_cdp.server.proxies.http1 import Head
-from bu_cdp.server.proxies.upstream import UpstreamFailure
+REASONS = {
+    400: "Bad Request",
+    421: "Misdirected Request",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    504: "Gateway Timeout",
+}
 
-REASONS = {421: "Misdirected Request", 502: "Bad Gateway", 504: "Gateway Timeout"}
+# Without Proxy-Authenticate Chromium has no scheme to answer with.
+PROXY_AUTH_REFUSED = (
+    b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+)
 
 
-async def error_page(writer: asyncio.StreamWriter, status: int, failure: UpstreamFailure) -> None:
-    """A page titled "bu-cdp proxy error: ..." that says what the upstream did wrong."""
-    message = f"bu-cdp proxy error: {failure}"
+def error_page(status: int, detail: str) -> bytes:
+    """A page titled "bu-cdp proxy error: ..." that says what went wrong, and its head."""
+    message = f"bu-cdp proxy error: {detail}"
     body = (
         f"<!doctype html><title>{html.escape(message)}</title>"
-        f"<h1>Proxy error</h1><p>{html.escape(str(failure))}</p>"
+        f"<h1>Proxy error</h1><p>{html.escape(detail)}</p>"
     ).encode()
-    reason = REASONS.get(status, "Proxy Error")
-    response = Head(
-        f"HTTP/1.1 {status} {reason}",
-        [
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Connection", "close"),
-        ],
+    head = (
+        f"HTTP/1.1 {status} {REASONS.get(status, 'Proxy Error')}\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
-    await send_quietly(writer, response.encode() + body)
+    return head.encode("latin-1") + body
 
 
 async def send_quietly(writer: asyncio.StreamWriter, data: bytes) -> None:

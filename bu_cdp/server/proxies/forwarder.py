@@ -28,23 +28,22 @@ import logging
 import socket
 import time
 
+import h11
+
 from bu_cdp.server.proxies import socks5
-from bu_cdp.server.proxies.error_pages import error_page, reset, send_quietly
+from bu_cdp.server.proxies.error_pages import PROXY_AUTH_REFUSED, error_page, reset, send_quietly
 from bu_cdp.server.proxies.http1 import (
     HEAD_LIMIT,
-    Head,
     ProtocolError,
-    copy_body,
-    has_no_body,
+    Side,
+    forwarded_headers,
+    has_body,
     pipe,
-    read_head,
-    status_of,
 )
 from bu_cdp.server.proxies.upstream import (
     CredentialsRefused,
     Upstream,
     UpstreamClosed,
-    UpstreamConnection,
     UpstreamFailure,
     UpstreamUnreachable,
     bracketed,
@@ -56,6 +55,8 @@ log = logging.getLogger("bu_cdp.server.proxy")
 # After the upstream refuses the credentials, plain-http connections are refused for this long
 # without asking it again: long enough for Chromium's retry of the request that met the refusal.
 REFUSAL_HOLD = 5.0
+
+Answer = h11.Response | h11.InformationalResponse  # a head from the upstream
 
 
 class ProxyForwarder:
@@ -154,72 +155,98 @@ class ProxyForwarder:
         if start == socks5.VERSION:
             await self._socks(reader, writer)
             return
-        head = await read_head(reader, prefix=start)
-        if head is None:
+        client = Side(h11.SERVER, reader, writer)
+        client.feed(start)
+        request = await self._next_request(client)
+        if request is None:
             return
-        if head.first.upper().startswith("CONNECT "):
-            await self._tunnel(head, reader, writer)
+        if request.method == b"CONNECT":
+            await self._tunnel(request, client)
         else:
-            await self._forward(reader, writer, head)
+            await self._forward(client, request)
+
+    async def _next_request(self, client: Side, *, idle: bool = False) -> h11.Request | None:
+        """The next request's head, or None once the client closed the connection.
+
+        A request h11 refuses (``Content-Length: 5, 7``, say) is answered 400 here, and
+        nothing of it goes upstream.
+        """
+        if idle:
+            self._idle.add(client.writer)  # while idle, a refusal of the credentials closes it
+        try:
+            event = await client.next_event()
+        except ProtocolError as exc:
+            await send_quietly(client.writer, error_page(exc.status, f"bad request: {exc}"))
+            raise
+        finally:
+            self._idle.discard(client.writer)
+        if isinstance(event, h11.Request):
+            return event
+        return None  # ConnectionClosed
 
     # -- upstream connections --------------------------------------------------------------
 
-    def _with_credentials(self, head: Head) -> bytes:
+    def _with_credentials(self, request: h11.Request, target: bytes | None = None) -> h11.Request:
         # Whatever Chromium sent as Proxy-Authorization was meant for us, not the upstream.
-        headers = head.without("proxy-authorization")
+        headers = forwarded_headers(request.headers.raw_items(), b"proxy-authorization")
         if (authorization := self.upstream.authorization) is not None:
-            headers.append(("Proxy-Authorization", authorization))
-        return head.encode(headers)
+            headers.append((b"Proxy-Authorization", authorization.encode("latin-1")))
+        return h11.Request(method=request.method, target=target or request.target, headers=headers)
 
-    async def _answer(self, upstream: UpstreamConnection, timeout: float | None) -> Head:
+    async def _answer(self, upstream: Side, timeout: float | None) -> Answer:
+        """The head of the upstream's answer (a 1xx included), or the failure to report."""
+        address = self.upstream.address
         try:
-            answer = await asyncio.wait_for(read_head(upstream.reader), timeout)
+            answer = await asyncio.wait_for(upstream.next_event(), timeout)
         except TimeoutError:
             raise UpstreamFailure(
-                504,
-                f"the upstream proxy {self.upstream.address} did not answer within {timeout:g}s",
+                504, f"the upstream proxy {address} did not answer within {timeout:g}s"
             ) from None
-        if answer is None:
+        except ProtocolError as exc:
+            raise UpstreamFailure(
+                502, f"the upstream proxy {address} sent an invalid answer: {exc}"
+            ) from None
+        if not isinstance(answer, (h11.Response, h11.InformationalResponse)):
             raise UpstreamClosed(
-                502,
-                f"the upstream proxy {self.upstream.address} closed the connection "
-                "without answering",
+                502, f"the upstream proxy {address} closed the connection without answering"
             )
-        if status_of(answer) == 407:
+        if answer.status_code == 407:
             if self.upstream.authorization is None:
                 detail = "asks for credentials, and none were given"
             else:
                 detail = "refused the credentials (HTTP 407)"
-            raise CredentialsRefused(502, f"the upstream proxy {self.upstream.address} {detail}")
+            raise CredentialsRefused(502, f"the upstream proxy {address} {detail}")
         return answer
 
     # -- CONNECT tunnels (https, wss) ------------------------------------------------------
 
-    async def _tunnel(
-        self, head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _tunnel(self, request: h11.Request, client: Side) -> None:
+        if not isinstance(await client.next_event(), h11.EndOfMessage):
+            raise ProtocolError("a CONNECT with a body")
         try:
             upstream = await connect(self.upstream, self.connect_timeout)
         except UpstreamFailure as failure:
-            await self._fail_tunnel(writer, failure, head)
+            await self._fail_tunnel(client, failure)
             return
         try:
-            upstream.writer.write(self._with_credentials(head))
+            upstream.send(self._with_credentials(request))
+            upstream.send(h11.EndOfMessage())
             await upstream.writer.drain()
             answer = await self._answer(upstream, self.answer_timeout)
-            status = status_of(answer)
-            if not 200 <= status < 300:
-                target = head.first.split(" ")[1] if " " in head.first else "?"
+            if not upstream.switched:  # anything but a 2xx
                 raise UpstreamFailure(
                     502,
                     f"the upstream proxy {self.upstream.address} would not open a tunnel "
-                    f"to {target}: {answer.first.split(' ', 1)[-1]}",
+                    f"to {request.target.decode('latin-1')}: {answer.status_code} "
+                    f"{answer.reason.decode('latin-1')}",
                 )
-            writer.write(answer.encode())
-            await writer.drain()
-            await pipe((reader, writer), (upstream.reader, upstream.writer))
+            client.send(_relayed(answer))
+            client.writer.write(upstream.trailing())
+            upstream.writer.write(client.trailing())
+            await client.writer.drain()
+            await pipe((client.reader, client.writer), (upstream.reader, upstream.writer))
         except UpstreamFailure as failure:
-            await self._fail_tunnel(writer, failure, head)
+            await self._fail_tunnel(client, failure)
         finally:
             upstream.writer.close()
 
@@ -243,9 +270,10 @@ class ProxyForwarder:
         except BaseException:
             upstream.writer.close()
             raise
-        await self._forward(reader, writer, None, origin=_origin(host, port), upstream=upstream)
+        client = Side(h11.SERVER, reader, writer)
+        await self._forward(client, None, origin=_origin(host, port), upstream=upstream)
 
-    async def _connect_plain(self) -> UpstreamConnection:
+    async def _connect_plain(self) -> Side:
         refusal = self._refusal
         if refusal is not None and time.monotonic() < self._refused_until:
             # The upstream said no a moment ago: do not ask it again yet.
@@ -256,66 +284,53 @@ class ProxyForwarder:
 
     async def _forward(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        request: Head | None,
+        client: Side,
+        request: h11.Request | None,
         *,
         origin: str | None = None,
-        upstream: UpstreamConnection | None = None,
+        upstream: Side | None = None,
     ) -> None:
-        """Requests from ``reader`` (the first already read, unless None), each sent upstream.
+        """Requests from ``client`` (the first already read, unless None), each sent upstream.
 
         ``origin`` is set for a SOCKS5 connection, whose requests name only a path.
         """
         try:
             while True:
                 if request is None:
-                    request = await self._next_request(reader, writer)
+                    request = await self._next_request(client, idle=True)
                     if request is None:
                         return
-                if origin is not None:
-                    request = _absolute(request, origin)
-                method = request.first.split(" ", 1)[0].upper()
+                target = _absolute(request.target, origin)
                 try:
-                    upstream, answer = await self._exchange(request, reader, upstream)
+                    upstream, answer = await self._exchange(request, target, client, upstream)
                 except UpstreamFailure as failure:
-                    await self._fail_plain(writer, failure, request, socks=origin is not None)
+                    await self._fail_plain(client, failure, request, socks=origin is not None)
                     return
-                while 100 <= (status := status_of(answer)) < 200 and status != 101:
-                    writer.write(answer.encode())  # 100 Continue and friends: more follows
+                while isinstance(answer, h11.InformationalResponse) and not upstream.switched:
+                    client.send(_relayed(answer))  # 100 Continue and friends: more follows
                     answer = await self._answer(upstream, None)
-                writer.write(answer.encode())
-                if status == 101:  # a protocol switch: from here on, bytes both ways
-                    await writer.drain()
-                    await pipe((reader, writer), (upstream.reader, upstream.writer))
+                client.send(_relayed(answer))
+                if upstream.switched:  # a protocol switch (101): from here on, bytes both ways
+                    client.writer.write(upstream.trailing())
+                    upstream.writer.write(client.trailing())
+                    await client.writer.drain()
+                    await pipe((client.reader, client.writer), (upstream.reader, upstream.writer))
                     return
-                if not has_no_body(method, status):
-                    await copy_body(answer, upstream.reader, writer, to_eof=True)
-                await writer.drain()
-                close_delimited = (
-                    not has_no_body(method, status)
-                    and not answer.chunked()
-                    and answer.content_length() is None
-                )
-                if close_delimited or not answer.keeps_alive() or not request.keeps_alive():
+                await _copy_message(upstream, client)
+                await client.writer.drain()
+                if not upstream.next_cycle():
+                    upstream.writer.close()
+                    upstream = None
+                if not client.next_cycle():
                     return
                 request = None
         finally:
             if upstream is not None:
                 upstream.writer.close()
 
-    async def _next_request(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> Head | None:
-        self._idle.add(writer)  # while idle, a refusal of the credentials may close it
-        try:
-            return await read_head(reader)
-        finally:
-            self._idle.discard(writer)
-
     async def _exchange(
-        self, request: Head, client: asyncio.StreamReader, upstream: UpstreamConnection | None
-    ) -> tuple[UpstreamConnection, Head]:
+        self, request: h11.Request, target: bytes, client: Side, upstream: Side | None
+    ) -> tuple[Side, Answer]:
         """Send one request upstream (reconnecting if the old connection is gone) and
         read the answer's head."""
         if upstream is not None and upstream.reader.at_eof():
@@ -324,55 +339,51 @@ class ProxyForwarder:
         reused = upstream is not None
         if upstream is None:
             upstream = await connect(self.upstream, self.connect_timeout)
-        upstream.writer.write(self._with_credentials(request))
-        await copy_body(request, client, upstream.writer, to_eof=False)
+        upstream.send(self._with_credentials(request, target))
+        await _copy_message(client, upstream)
         await upstream.writer.drain()
         try:
             return upstream, await self._answer(upstream, self.answer_timeout)
         except UpstreamClosed:
-            has_body = request.chunked() or bool(request.content_length())
-            if not reused or has_body:
+            if not reused or has_body(request):
                 raise
         # The upstream dropped a kept-alive connection just as the request went out:
         # send it once more on a fresh one.
         upstream.writer.close()
         upstream = await connect(self.upstream, self.connect_timeout)
-        upstream.writer.write(self._with_credentials(request))
+        upstream.send(self._with_credentials(request, target))
+        upstream.send(h11.EndOfMessage())
         await upstream.writer.drain()
         return upstream, await self._answer(upstream, self.answer_timeout)
 
     # -- telling the user ------------------------------------------------------------------
 
-    async def _fail_tunnel(
-        self, writer: asyncio.StreamWriter, failure: UpstreamFailure, head: Head
-    ) -> None:
+    async def _fail_tunnel(self, client: Side, failure: UpstreamFailure) -> None:
         self._report(failure, "CONNECT")
         if isinstance(failure, UpstreamUnreachable):
-            reset(writer)  # Chromium falls back to the dead port: ERR_PROXY_CONNECTION_FAILED
+            reset(
+                client.writer
+            )  # Chromium falls back to the dead port: ERR_PROXY_CONNECTION_FAILED
         elif isinstance(failure, CredentialsRefused):
-            # Without Proxy-Authenticate Chromium has no scheme to answer with: it fails the
-            # page with ERR_PROXY_AUTH_UNSUPPORTED at once, and never waits for credentials.
-            refused = Head(
-                "HTTP/1.1 407 Proxy Authentication Required",
-                [("Content-Length", "0"), ("Connection", "close")],
-            )
-            await send_quietly(writer, refused.encode())
+            # No Proxy-Authenticate: Chromium fails the page with ERR_PROXY_AUTH_UNSUPPORTED
+            # at once, and never waits for credentials.
+            await send_quietly(client.writer, PROXY_AUTH_REFUSED)
         else:
-            await error_page(writer, failure.status, failure)
+            await send_quietly(client.writer, error_page(failure.status, str(failure)))
 
     async def _fail_plain(
-        self, writer: asyncio.StreamWriter, failure: UpstreamFailure, request: Head, *, socks: bool
+        self, client: Side, failure: UpstreamFailure, request: h11.Request, *, socks: bool
     ) -> None:
-        self._report(failure, request.first.split(" ")[0])
-        if not socks or not isinstance(failure, (UpstreamUnreachable, CredentialsRefused)):
-            await error_page(writer, failure.status, failure)
-            return
-        if isinstance(failure, CredentialsRefused):
-            self._refuse_plain(failure)
-        # Chromium sends a request answered 421 once more, on a new connection, whose SOCKS
-        # handshake fails (the upstream is still down, or refused a moment ago): the page
-        # fails with ERR_PROXY_CONNECTION_FAILED. The page below shows only if it does not.
-        await error_page(writer, 421, failure)
+        self._report(failure, request.method.decode("latin-1"))
+        status = failure.status
+        if socks and isinstance(failure, (UpstreamUnreachable, CredentialsRefused)):
+            if isinstance(failure, CredentialsRefused):
+                self._refuse_plain(failure)
+            # Chromium sends a request answered 421 once more, on a new connection, whose
+            # SOCKS handshake fails (the upstream is still down, or refused a moment ago):
+            # the page fails with ERR_PROXY_CONNECTION_FAILED. The page shows only if not.
+            status = 421
+        await send_quietly(client.writer, error_page(status, str(failure)))
 
     def _refuse_plain(self, failure: CredentialsRefused) -> None:
         self._refusal = failure
@@ -386,14 +397,37 @@ class ProxyForwarder:
             log.warning("browser %s: %s (for %s)", self.name, failure, what)
 
 
+async def _copy_message(source: Side, destination: Side) -> None:
+    """The rest of the message ``source`` is reading (its body, its end), to ``destination``."""
+    while True:
+        event = await source.next_event()
+        if isinstance(event, h11.Data):
+            destination.send(h11.Data(data=event.data))
+            await destination.writer.drain()
+        elif isinstance(event, h11.EndOfMessage):
+            destination.send(h11.EndOfMessage(headers=event.headers.raw_items()))
+            return
+        else:  # the connection closed in the middle of a message
+            raise ProtocolError(f"the message ended early ({type(event).__name__})")
+
+
+def _relayed(answer: Answer) -> Answer:
+    """The upstream's answer head as it goes to the client (its headers in their own casing)."""
+    kind = h11.InformationalResponse if answer.status_code < 200 else h11.Response
+    return kind(
+        status_code=answer.status_code,
+        headers=forwarded_headers(answer.headers.raw_items(), b""),
+        reason=answer.reason,
+    )
+
+
 def _origin(host: str, port: int) -> str:
     host = bracketed(host)
     return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 
-def _absolute(request: Head, origin: str) -> Head:
+def _absolute(target: bytes, origin: str | None) -> bytes:
     """A request over SOCKS names only a path; an HTTP proxy wants the whole URL."""
-    method, _, rest = request.first.partition(" ")
-    if not rest.startswith("/"):
-        return request
-    return Head(f"{method} {origin}{rest}", request.headers)
+    if origin is None or not target.startswith(b"/"):
+        return target
+    return origin.encode("latin-1") + target

@@ -1,161 +1,110 @@
-"""Just enough HTTP/1.1 over asyncio streams for a forwarding proxy: heads, bodies, tunnels.
+"""HTTP/1.1 for the forwarding proxy, spoken by ``h11`` over asyncio streams.
 
 A proxy must know where one message ends and the next begins (to add credentials to each
-request on a kept-alive connection); it never needs to understand the bodies themselves.
+request on a kept-alive connection), and must never pass on a message whose end the two sides
+could read differently (``Content-Length: 5, 7``, a bad chunk size): h11 parses and frames
+every message, and refuses those (RFC 9112). ``Side`` is one connection seen through h11:
+Chromium's (h11's server role) or the upstream proxy's (its client role).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from typing import Any
+
+import h11
 
 HEAD_LIMIT = 1 << 18  # Chromium's own limit on response headers is 256 KiB
 CHUNK = 1 << 16
 
+Headers = list[tuple[bytes, bytes]]
+
 
 class ProtocolError(Exception):
-    """A peer sent something that is not HTTP/1.1."""
+    """A peer sent something that is not valid HTTP/1.1 (or SOCKS5); ``status`` to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-@dataclass
-class Head:
-    """A request or response head: its first line and its headers, in order."""
+class Side:
+    """One connection spoken through h11: events in from its reader, events out to its writer."""
 
-    first: str
-    headers: list[tuple[str, str]]
+    def __init__(self, role: type[h11.CLIENT] | type[h11.SERVER], reader: Any, writer: Any) -> None:
+        self.h11 = h11.Connection(role, max_incomplete_event_size=HEAD_LIMIT)
+        self.reader: asyncio.StreamReader = reader
+        self.writer: asyncio.StreamWriter = writer
 
-    def get(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+    def feed(self, data: bytes) -> None:
+        """Bytes already read from the connection (to tell HTTP from SOCKS)."""
+        self.h11.receive_data(data)
 
-    def tokens(self, name: str) -> set[str]:
-        """The comma-separated tokens of every header called ``name``, lowercased."""
-        name = name.lower()
-        return {
-            token.strip().lower()
-            for key, value in self.headers
-            if key.lower() == name
-            for token in value.split(",")
-        }
+    async def next_event(self) -> Any:
+        """The next h11 event (``h11.PAUSED`` once a message waits for its answer)."""
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise ProtocolError(str(exc), exc.error_status_hint) from None
+            if event is not h11.NEED_DATA:
+                return event
+            self.h11.receive_data(await self.reader.read(CHUNK))  # b"" at the end
 
-    def without(self, name: str) -> list[tuple[str, str]]:
-        return [(k, v) for k, v in self.headers if k.lower() != name.lower()]
-
-    def encode(self, headers: list[tuple[str, str]] | None = None) -> bytes:
-        """The head as sent on the wire, with ``headers`` instead of its own if given."""
-        chosen = self.headers if headers is None else headers
-        lines = [self.first, *(f"{k}: {v}" for k, v in chosen), "", ""]
-        return "\r\n".join(lines).encode("latin-1")
+    def send(self, event: Any) -> None:
+        try:
+            data = self.h11.send(event)
+        except h11.LocalProtocolError as exc:  # a message h11 will not pass on
+            raise ProtocolError(str(exc), 502) from None
+        if data:
+            self.writer.write(data)
 
     @property
-    def version(self) -> str:
-        part = self.first.split(" ", 1)[0] if self.first.startswith("HTTP/") else self.first
-        return part.rsplit(" ", 1)[-1]
+    def done(self) -> bool:
+        """Both sides finished their message: ready for the next one, or must close."""
+        return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
 
-    def keeps_alive(self) -> bool:
-        connection = self.tokens("connection") | self.tokens("proxy-connection")
-        if self.version == "HTTP/1.0":
-            return "keep-alive" in connection
-        return "close" not in connection
+    def next_cycle(self) -> bool:
+        """Start on the next message of a kept-alive connection; False if it must close."""
+        if not self.done:
+            return False
+        self.h11.start_next_cycle()
+        return True
 
-    def chunked(self) -> bool:
-        return "chunked" in self.tokens("transfer-encoding")
+    @property
+    def switched(self) -> bool:
+        """A CONNECT or an upgrade went through: from here on, bytes both ways."""
+        return self.h11.our_state is h11.SWITCHED_PROTOCOL
 
-    def content_length(self) -> int | None:
-        value = self.get("content-length")
-        if value is None:
-            return None
-        try:
-            length = int(value.split(",")[0].strip())
-        except ValueError:
-            raise ProtocolError(f"bad Content-Length {value!r}") from None
-        if length < 0:
-            raise ProtocolError(f"bad Content-Length {value!r}")
-        return length
+    def trailing(self) -> bytes:
+        """What came after the last message, once the protocol switched."""
+        data, _ = self.h11.trailing_data
+        return bytes(data)
 
 
-async def read_head(reader: asyncio.StreamReader, prefix: bytes = b"") -> Head | None:
-    """The next head on a connection, or None if the peer closed it cleanly before one.
-
-    ``prefix`` is the head's start, if already read (to tell HTTP from SOCKS).
-    """
-    try:
-        raw = prefix + await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not (prefix + exc.partial).strip():
-            return None
-        raise ProtocolError("connection closed in the middle of a message head") from None
-    except asyncio.LimitOverrunError:
-        raise ProtocolError("message head too large") from None
-    lines = raw.decode("latin-1").split("\r\n")
-    while lines and not lines[0]:
-        lines.pop(0)  # a stray CRLF between messages is allowed
-    if not lines:
-        return None
-    headers = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise ProtocolError(f"bad header line {line[:80]!r}")
-        headers.append((name, value.strip()))
-    return Head(lines[0], headers)
+def header(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
 
 
-def status_of(head: Head) -> int:
-    parts = head.first.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise ProtocolError(f"bad status line {head.first[:80]!r}")
-    return int(parts[1])
+def has_body(request: h11.Request) -> bool:
+    headers = list(request.headers)
+    length = header(headers, b"content-length")
+    return header(headers, b"transfer-encoding") is not None or length not in (None, b"0")
 
 
-async def copy_body(
-    head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, to_eof: bool
-) -> None:
-    """Copy the body that follows ``head``: chunked, by length, or (``to_eof``) until EOF."""
-    if head.chunked():
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            writer.write(line)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ProtocolError("bad chunk size") from None
-            if size == 0:
-                break
-            await copy_exactly(reader, writer, size + 2)  # the chunk and its CRLF
-        while True:  # trailers, up to the empty line
-            line = await reader.readuntil(b"\r\n")
-            writer.write(line)
-            if line == b"\r\n":
-                break
-        await writer.drain()
-        return
-    length = head.content_length()
-    if length is not None:
-        await copy_exactly(reader, writer, length)
-    elif to_eof:
-        while data := await reader.read(CHUNK):
-            writer.write(data)
-            await writer.drain()
-
-
-async def copy_exactly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
-    while n > 0:
-        data = await reader.read(min(n, CHUNK))
-        if not data:
-            raise ProtocolError("connection closed in the middle of a body")
-        writer.write(data)
-        n -= len(data)
-        await writer.drain()
-
-
-def has_no_body(method: str, status: int) -> bool:
-    return method == "HEAD" or 100 <= status < 200 or status in (204, 304)
+def forwarded_headers(headers: Headers, drop: bytes) -> Headers:
+    """The headers as received (their own casing), less ``drop``; a Content-Length beside
+    chunked framing is dropped too, as RFC 9112 asks of a proxy."""
+    lowered = [(name.lower(), name, value) for name, value in headers]
+    chunked = any(name == b"transfer-encoding" for name, _, _ in lowered)
+    return [
+        (raw, value)
+        for name, raw, value in lowered
+        if name != drop and not (chunked and name == b"content-length")
+    ]
 
 
 async def pipe(

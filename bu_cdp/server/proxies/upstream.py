@@ -8,7 +8,9 @@ import base64
 import os
 from dataclasses import dataclass, field
 
-from bu_cdp.server.proxies.http1 import HEAD_LIMIT
+import h11
+
+from bu_cdp.server.proxies.http1 import HEAD_LIMIT, Side
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,8 @@ class UpstreamClosed(UpstreamFailure):
     """The upstream proxy closed the connection before answering."""
 
 
-@dataclass
-class UpstreamConnection:
-    """One open connection to the upstream proxy."""
-
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-
-
-async def connect(upstream: Upstream, timeout: float) -> UpstreamConnection:
-    """A new connection to the upstream proxy, or the ``UpstreamFailure`` to tell the user."""
+async def connect(upstream: Upstream, timeout: float) -> Side:
+    """A new connection to the upstream proxy (h11's client side), or the failure to report."""
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(upstream.host, upstream.port, limit=HEAD_LIMIT), timeout
@@ -83,7 +77,7 @@ async def connect(upstream: Upstream, timeout: float) -> UpstreamConnection:
         raise UpstreamUnreachable(
             502, f"could not connect to the upstream proxy {upstream.address}: {reason}"
         ) from None
-    return UpstreamConnection(reader, writer)
+    return Side(h11.CLIENT, reader, writer)
 
 
 def bracketed(host: str) -> str:
