@@ -35,9 +35,10 @@ from bu_cdp.server.browsers.record import ManagedBrowser
 from bu_cdp.server.relay.endpoints import cdp_path
 from bu_cdp.server.sessions.agent.llm import EXTRA, NO_AGENT, AgentLLM, agent_installed
 from bu_cdp.server.sessions.agent.run import AgentOutcome, AgentRun, AgentTask
-from bu_cdp.server.shared.problems import ApiProblem, first_invalid, not_found
+from bu_cdp.server.sessions.records import SessionRecords
+from bu_cdp.server.shared.problems import ApiProblem, first_invalid
 from bu_cdp.server.shared.schemas import BrowserCreateRequest
-from bu_cdp.server.storage.store import Store, is_id, new_id, now, timestamp
+from bu_cdp.server.storage.store import Store, new_id, now, timestamp
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -48,25 +49,6 @@ ENDED_BY_BROWSER = {
     BrowserStatus.ERROR: SessionStatus.ERROR,
     BrowserStatus.STOPPED: SessionStatus.STOPPED,
 }
-
-
-def present(row: Any, base: str = "") -> dict[str, Any]:
-    """A session as the API shows it; ``base`` makes this server's paths absolute."""
-    live_url = row["live_url"]
-    if live_url and live_url.startswith("/"):
-        live_url = base + live_url
-    answer = {
-        "id": row["id"],
-        "status": row["status"],
-        "task": row["task"],
-        "output": row["output"],
-        "live_url": live_url,
-        "recording_url": row["recording_url"],
-        "steps": json.loads(row["steps"]),
-        "created_at": row["created_at"],
-        "stopped_at": row["stopped_at"],
-    }
-    return {key: value for key, value in answer.items() if value is not None}
 
 
 @dataclass
@@ -82,9 +64,11 @@ class _Running:
     ended: bool = False  # its end is decided (stop, browser gone): the agent's report is late
 
 
-class SessionManager(BrowserHooks):
+class SessionManager(SessionRecords, BrowserHooks):
+    """Sessions that run: an agent on a browser of this server, from create to end."""
+
     def __init__(self, store: Store) -> None:
-        self.store = store
+        super().__init__(store)
         self.llm: AgentLLM | None = None
         self.manager: BrowserManager | None = None
         self.workspace_files: Callable[[str], Path] | None = None
@@ -165,13 +149,6 @@ class SessionManager(BrowserHooks):
         if body.keep_alive is not None:
             running.keep_alive = body.keep_alive
         return row["id"], running
-
-    def _insert(self, session_id: str, task: str, live_url: str | None, browser_id: str) -> None:
-        self.store.execute(
-            "INSERT INTO sessions (id, status, task, live_url, browser_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, SessionStatus.RUNNING, task, live_url, browser_id, timestamp(now())),
-        )
 
     def _start(
         self, session_id: str, running: _Running, body: SessionCreate, files: builtins.list[str]
@@ -319,13 +296,6 @@ class SessionManager(BrowserHooks):
             self.store.execute, "DELETE FROM sessions WHERE id = ?", (session_id,)
         )
 
-    def _mark(self, session_id: str, status: SessionStatus, reason: str | None) -> None:
-        self.store.execute(
-            "UPDATE sessions SET status = ?, output = coalesce(?, output), stopped_at = ?"
-            " WHERE id = ?",
-            (status.value, reason, timestamp(now()), session_id),
-        )
-
     async def finished(self, browser: ManagedBrowser) -> None:
         """A session's browser ended without the session asking (timeout, crash, a stop)."""
         for session_id, running in list(self._running.items()):
@@ -338,80 +308,6 @@ class SessionManager(BrowserHooks):
         """The server stops: every session it runs stops with it."""
         for session_id, running in list(self._running.items()):
             await self._end(session_id, running, SessionStatus.STOPPED, None)
-
-    # -- the store ---------------------------------------------------------------------
-
-    def record(
-        self,
-        task: str,
-        *,
-        status: SessionStatus = SessionStatus.RUNNING,
-        output: str | None = None,
-        live_url: str | None = None,
-        recording_url: str | None = None,
-        browser_id: str | None = None,
-        steps: builtins.list[dict[str, Any]] | None = None,
-        messages: builtins.list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """Store a session as it is given (imports, tests): no agent runs it."""
-        session_id = new_id()
-        self.store.execute(
-            "INSERT INTO sessions (id, status, task, output, live_url, recording_url, browser_id,"
-            " steps, messages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                session_id,
-                status.value,
-                task,
-                output,
-                live_url,
-                recording_url,
-                browser_id,
-                json.dumps(steps or []),
-                json.dumps(messages or []),
-                timestamp(now()),
-            ),
-        )
-        return self.get(session_id)
-
-    def list(
-        self, limit: int | None, offset: int | None, base: str = ""
-    ) -> builtins.list[dict[str, Any]]:
-        rows = self.store.rows(
-            "SELECT * FROM sessions ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (-1 if limit is None else limit, offset or 0),
-        )
-        return [present(row, base) for row in rows]
-
-    def _row(self, session_id: str) -> Any:
-        row = None
-        if is_id(session_id):
-            row = self.store.row("SELECT * FROM sessions WHERE id = ?", (session_id,))
-        if row is None:
-            raise not_found("Session", session_id)
-        return row
-
-    def get(self, session_id: str, base: str = "") -> dict[str, Any]:
-        return present(self._row(session_id), base)
-
-    def messages(self, session_id: str) -> builtins.list[dict[str, Any]]:
-        messages: builtins.list[dict[str, Any]] = json.loads(self._row(session_id)["messages"])
-        return messages
-
-    def recording(
-        self, session_id: str, browser_recording: Callable[[str], str | None]
-    ) -> dict[str, Any]:
-        """The session's recording: its own URL, else its browser's (``browser_recording``)."""
-        row = self._row(session_id)
-        url = row["recording_url"]
-        if not url and row["browser_id"]:
-            url = browser_recording(row["browser_id"])
-        if not url:
-            raise ApiProblem(
-                404,
-                f"Session {session_id!r} has no recording: create it with "
-                "enable_recording=true; the video is ready once the session has stopped",
-            )
-        return {"recording_url": url}
 
 
 def _browser_request(body: SessionCreate) -> BrowserCreateRequest:
