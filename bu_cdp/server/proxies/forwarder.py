@@ -274,11 +274,20 @@ class ProxyForwarder:
         await self._forward(client, None, origin=_origin(host, port), upstream=upstream)
 
     async def _connect_plain(self) -> Side:
+        self._check_refusal()
+        upstream = await connect(self.upstream, self.connect_timeout)
+        try:
+            self._check_refusal()  # said while this one connected (Chromium preconnects)
+        except CredentialsRefused:
+            upstream.writer.close()
+            raise
+        return upstream
+
+    def _check_refusal(self) -> None:
         refusal = self._refusal
         if refusal is not None and time.monotonic() < self._refused_until:
             # The upstream said no a moment ago: do not ask it again yet.
             raise CredentialsRefused(refusal.status, str(refusal))
-        return await connect(self.upstream, self.connect_timeout)
 
     # -- plain http: one request after another, credentials added to each ----------------
 
