@@ -425,7 +425,7 @@ def _relayed(answer: Answer) -> Answer:
     kind = h11.InformationalResponse if answer.status_code < 200 else h11.Response
     return kind(
         status_code=answer.status_code,
-        headers=forwarded_headers(answer.headers.raw_items(), b""),
+        headers=forwarded_headers(answer.headers.raw_items()),
         reason=answer.reason,
     )
 

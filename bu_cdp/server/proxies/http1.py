@@ -31,10 +31,15 @@ class ProtocolError(Exception):
 class Side:
     """One connection spoken through h11: events in from its reader, events out to its writer."""
 
-    def __init__(self, role: type[h11.CLIENT] | type[h11.SERVER], reader: Any, writer: Any) -> None:
+    def __init__(
+        self,
+        role: type[h11.CLIENT] | type[h11.SERVER],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         self.h11 = h11.Connection(role, max_incomplete_event_size=HEAD_LIMIT)
-        self.reader: asyncio.StreamReader = reader
-        self.writer: asyncio.StreamWriter = writer
+        self.reader = reader
+        self.writer = writer
 
     def feed(self, data: bytes) -> None:
         """Bytes already read from the connection (to tell HTTP from SOCKS)."""
@@ -95,7 +100,7 @@ def has_body(request: h11.Request) -> bool:
     return header(headers, b"transfer-encoding") is not None or length not in (None, b"0")
 
 
-def forwarded_headers(headers: Headers, drop: bytes) -> Headers:
+def forwarded_headers(headers: Headers, drop: bytes | None = None) -> Headers:
     """The headers as received (their own casing), less ``drop``; a Content-Length beside
     chunked framing is dropped too, as RFC 9112 asks of a proxy."""
     lowered = [(name.lower(), name, value) for name, value in headers]
