@@ -34,17 +34,8 @@ from bu_cdp.server.browsers.metrics import ServerMetrics
 from bu_cdp.server.browsers.pool import WarmChromium, WarmPool
 from bu_cdp.server.browsers.record import ManagedBrowser
 from bu_cdp.server.chromium import isolation, workdirs
+from bu_cdp.server.chromium import launch as chromium
 from bu_cdp.server.chromium.cdp import CdpConnection, CdpError, page_window, set_content_size
-from bu_cdp.server.chromium.launch import (
-    ChromiumProcess,
-    LaunchError,
-    LaunchPlan,
-    find_chromium,
-    kill_group,
-    launch,
-    log_tail,
-    parent_death_prefix,
-)
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.shared.auth import token_matches
 from bu_cdp.server.shared.problems import ApiProblem, not_found
@@ -73,11 +64,11 @@ class BrowserManager:
         """At server start: clear what a killed predecessor left, start filling the pool.
 
         Also looks up, in a thread, how Chromium is tied to this process's life (it runs
-        setpriv once), so no launch does that on the event loop.
+        setpriv once), so no chromium.launch does that on the event loop.
         """
         await asyncio.gather(
             asyncio.to_thread(workdirs.sweep_stale),
-            asyncio.to_thread(parent_death_prefix),
+            asyncio.to_thread(chromium.parent_death_prefix),
             asyncio.to_thread(isolation.status),
         )
         self.pool.start()
@@ -230,8 +221,8 @@ class BrowserManager:
             window=(width, height),
         )
 
-    def _plan(self, workdir: Path, window: tuple[int, int]) -> LaunchPlan:
-        return LaunchPlan(
+    def _plan(self, workdir: Path, window: tuple[int, int]) -> chromium.LaunchPlan:
+        return chromium.LaunchPlan(
             executable=self._chromium(),
             user_data_dir=workdir / "user-data",
             log_path=workdir / "chromium.log",
@@ -242,22 +233,22 @@ class BrowserManager:
     def _chromium(self) -> str:
         if self._executable is None:
             try:
-                self._executable = find_chromium(self.config.chromium)
+                self._executable = chromium.find_chromium(self.config.chromium)
             except Exception as exc:
                 self.metrics.launch_failures += 1
                 raise ApiProblem(503, str(exc)) from exc
         return self._executable
 
-    async def _launch(self, plan: LaunchPlan) -> ChromiumProcess:
+    async def _launch(self, plan: chromium.LaunchPlan) -> chromium.ChromiumProcess:
         """Launch, and once more if the first start fails: a cold start can stumble."""
         for attempt in (1, 2):
             self.metrics.launches += 1
             try:
-                return await launch(plan, self.config.launch_timeout)
-            except LaunchError as exc:
+                return await chromium.launch(plan, self.config.launch_timeout)
+            except chromium.LaunchError as exc:
                 self.metrics.launch_failures += 1
-                tail = log_tail(plan.log_path)
-                log.warning("Chromium launch attempt %d failed: %s %s", attempt, exc, tail)
+                tail = chromium.log_tail(plan.log_path)
+                log.warning("Chromium chromium.launch attempt %d failed: %s %s", attempt, exc, tail)
                 if attempt == 2:
                     detail = f"Chromium failed to start: {exc}" + (f" ({tail})" if tail else "")
                     raise ApiProblem(503, detail) from exc
@@ -276,7 +267,7 @@ class BrowserManager:
     async def _launch_warm(self) -> WarmChromium:
         """One plain Chromium for the pool, sized to the default window, CDP open."""
         workdir = workdirs.create()
-        process: ChromiumProcess | None = None
+        process: chromium.ChromiumProcess | None = None
         cdp: CdpConnection | None = None
         try:
             plan = self._plan(workdir, DEFAULT_WINDOW)
@@ -284,7 +275,7 @@ class BrowserManager:
             cdp = await CdpConnection.open(process.pipe)
             window_id = await page_window(cdp)
             if window_id is None:
-                raise LaunchError("the new Chromium has no page")
+                raise chromium.LaunchError("the new Chromium has no page")
             await set_content_size(cdp, *DEFAULT_WINDOW, window_id=window_id)
             return WarmChromium(workdir, process, cdp, window_id, DEFAULT_WINDOW)
         except BaseException:
@@ -368,7 +359,7 @@ class BrowserManager:
                 await asyncio.to_thread(workdirs.remove, browser.workdir)
         finally:
             if process is not None:  # cut short before its Chromium was killed
-                kill_group(process.pid)
+                chromium.kill_group(process.pid)
             if browser._slot is not None:
                 browser._slot.release()
             self._unended.pop(browser.id, None)
@@ -408,7 +399,7 @@ class BrowserManager:
             await asyncio.gather(*(b._ended.wait() for b in list(self._unended.values())))
 
 
-def _launch_identity(plan: LaunchPlan) -> tuple[object, ...]:
+def _launch_identity(plan: chromium.LaunchPlan) -> tuple[object, ...]:
     """What a pooled Chromium was started with; the window is set later, so it is not here."""
     return (
         plan.executable,

@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bu_cdp.server.chromium import launch as chromium
 from bu_cdp.server.chromium import workdirs
 from bu_cdp.server.chromium.cdp import CdpConnection, set_content_size
-from bu_cdp.server.chromium.launch import ChromiumProcess
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -32,7 +32,7 @@ MAX_BACKOFF = 60.0
 @dataclass
 class WarmChromium:
     workdir: Path
-    process: ChromiumProcess
+    process: chromium.ChromiumProcess
     cdp: CdpConnection  # open while it waits, to resize it at once when handed out
     window_id: int
     window: tuple[int, int]

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bu_cdp.server.chromium import isolation
-from bu_cdp.server.chromium.launch import kill_group, tmp_dir_of
+from bu_cdp.server.chromium import launch as chromium
 
 log = logging.getLogger("bu_cdp.server")
 
@@ -66,7 +66,7 @@ def _owner(pid: int) -> str:
 def remove(workdir: Path) -> None:
     """Remove the folder; give back its uid once nothing runs or stays behind as it."""
     shutil.rmtree(workdir, ignore_errors=True)
-    shutil.rmtree(tmp_dir_of(workdir), ignore_errors=True)  # if it was outside
+    shutil.rmtree(chromium.tmp_dir_of(workdir), ignore_errors=True)  # if it was outside
     lease = _leases.pop(workdir, None)
     if lease is not None:
         try:
@@ -159,4 +159,4 @@ def _kill_processes_using(workdir: Path) -> None:
                 continue
             group = os.getpgid(int(entry.name))
             if group != own_group:
-                kill_group(group)
+                chromium.kill_group(group)
