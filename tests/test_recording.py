@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import errors
 from bu_cdp.models import Browser, SessionStatus
-from bu_cdp.server.recording.recorder import RecordingStore
+from bu_cdp.server.recording.videos import RecordingStore
 from bu_cdp.server.sessions.manager import SessionManager
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import client_for, create_browser
