@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bu_cdp.models import BrowserStatus
-from bu_cdp.server import chromium, isolation, workdirs
+from bu_cdp.server import chromium, head_start, isolation, workdirs
 from bu_cdp.server.admission import Admission, Slot
 from bu_cdp.server.auth import token_matches
 from bu_cdp.server.cdp import CdpConnection, CdpError, page_window, set_content_size
@@ -42,7 +42,7 @@ from bu_cdp.server.schemas import BrowserCreateRequest
 
 log = logging.getLogger("bu_cdp.server")
 
-DEFAULT_WINDOW = (1280, 720)
+DEFAULT_WINDOW = chromium.DEFAULT_WINDOW
 
 
 @dataclass
@@ -299,13 +299,7 @@ class BrowserManager:
         )
 
     def _plan(self, workdir: Path, window: tuple[int, int]) -> chromium.LaunchPlan:
-        return chromium.LaunchPlan(
-            executable=self._chromium(),
-            user_data_dir=workdir / "user-data",
-            log_path=workdir / "chromium.log",
-            window=window,
-            run_as=workdirs.uid_of(workdir),
-        )
+        return chromium.plan_in(workdir, self._chromium(), window, workdirs.uid_of(workdir))
 
     def _chromium(self) -> str:
         if self._executable is None:
@@ -342,13 +336,18 @@ class BrowserManager:
             await cdp.close()
 
     async def _launch_warm(self) -> WarmChromium:
-        """One plain Chromium for the pool, sized to the default window, CDP open."""
-        workdir = workdirs.create()
+        """One plain Chromium for the pool, sized to the default window, CDP open: the one
+        started ahead of the server (``head_start``) if there is one."""
+        early = await head_start.take(self.config.launch_timeout)
+        workdir = early.workdir if early is not None else workdirs.create()
         process: chromium.ChromiumProcess | None = None
         cdp: CdpConnection | None = None
         try:
-            plan = self._plan(workdir, DEFAULT_WINDOW)
-            process = await self._launch(plan)
+            if early is not None:
+                self.metrics.launches += 1
+                process = early.process
+            else:
+                process = await self._launch(self._plan(workdir, DEFAULT_WINDOW))
             cdp = await CdpConnection.open(process.pipe)
             window_id = await page_window(cdp)
             if window_id is None:
@@ -469,6 +468,7 @@ class BrowserManager:
         self.admission.close()
         await asyncio.gather(
             self.pool.close(),
+            head_start.discard(),  # a server that ends before its pool took it
             *(self.stop(b.id, reason="server shut down") for b in self.active()),
             return_exceptions=True,
         )
