@@ -127,6 +127,7 @@ class LaunchPlan:
     env: dict[str, str] = field(default_factory=dict)
     start_url: str = "about:blank"
     run_as: int | None = None  # a uid of its own (see isolation); None: the server's user
+    niceness: int = 0  # a pool's launch yields the CPU to browsers in use (see set_niceness)
 
     @property
     def workdir(self) -> Path:
@@ -240,6 +241,32 @@ class ChromiumProcess:
         self.pipe.close()
 
 
+def set_niceness(pid: int, niceness: int) -> bool:
+    """Set the niceness of every process (and thread) of a Chromium's process group."""
+    try:
+        os.setpriority(os.PRIO_PGRP, pid, niceness)
+    except OSError:
+        return False
+    return True
+
+
+@functools.cache
+def can_raise_priority() -> bool:
+    """Whether this process may give a Chromium back the priority it lowered (CAP_SYS_NICE):
+    without it a lowered Chromium would stay slow once in use, so none is lowered."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) & (1 << _CAP_SYS_NICE))
+    return False
+
+
+_CAP_SYS_NICE = 23
+
+
 def kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
@@ -334,6 +361,8 @@ async def start(plan: LaunchPlan) -> ChromiumProcess:
     finally:
         os.close(commands_in)  # Chromium's ends: this process keeps only its own
         os.close(messages_out)
+    if plan.niceness:
+        set_niceness(process.pid, plan.niceness)
     try:
         pipe = await CdpPipe.open(messages_in, commands_out)
     except BaseException:
