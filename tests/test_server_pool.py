@@ -9,10 +9,12 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.server.browsers.hooks import BrowserHooks
+from bu_cdp.server.browsers.manager import POOL_NICENESS
 from bu_cdp.server.browsers.record import ManagedBrowser
-from bu_cdp.server.chromium.launch import LaunchPlan
+from bu_cdp.server.chromium.launch import LaunchPlan, can_raise_priority
 from bu_cdp.server.shared.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
+from tests.support import processes
 from tests.support.pages import PageServer
 from tests.support.processes import live_chromiums
 from tests.support.waiting import wait_until
@@ -161,3 +163,21 @@ def test_a_create_while_the_pool_launches_takes_that_chromium(
             assert server.manager.get(browser.id or "").from_pool
         finally:
             client.browsers.stop(browser.id or "")
+
+
+def test_a_pooled_chromium_starts_yielding_the_cpu_and_has_full_priority_once_handed_out(
+    make_server: Callable[..., ServerThread],
+) -> None:
+    """A refill runs while tests run: it takes only the CPU they leave idle. Where the server
+    may give the priority back (root), it lowers the launch; elsewhere it lowers nothing."""
+    lowered = POOL_NICENESS if can_raise_priority() else 0
+    server = make_server(warm=1)
+    wait_until(lambda: pool_ready(server) == 1, 30, "the pool to fill")
+    [warm_pid] = pooled_pids(server)
+    assert {p.niceness for p in processes.group_of(warm_pid)} == {lowered}
+    with client_for(server) as client:
+        browser = client.browsers.create(timeout=5)
+        managed = server.manager.get(browser.id or "")
+        assert managed.process is not None and managed.process.pid == warm_pid
+        assert {p.niceness for p in processes.group_of(warm_pid)} == {0}
+        client.browsers.stop(browser.id or "")

@@ -15,6 +15,7 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.models import BrowserStatus
+from bu_cdp.server.browsers import head_start
 from bu_cdp.server.browsers.hooks import BrowserHooks
 from bu_cdp.server.browsers.manager import BrowserManager
 from bu_cdp.server.browsers.record import ManagedBrowser
@@ -175,3 +176,11 @@ async def test_a_shutdown_during_a_create_ends_the_browser_after_its_hooks_start
     assert notes.calls == ["started", "finished"]
     [browser] = notes.browsers
     assert browser.status == BrowserStatus.ERROR and _gone(browser)
+
+
+async def test_a_chromium_started_ahead_that_no_pool_takes_ends_with_the_server() -> None:
+    early = await head_start.begin()
+    assert early is not None and early.process.pid in live_chromiums()
+    await _manager().shutdown()  # a pool of none: nothing took it
+    assert early.process.pid not in live_chromiums()
+    assert not early.workdir.exists()

@@ -11,6 +11,7 @@ child still holds open.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -19,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bu_cdp.embedded import logs, sizing
@@ -57,17 +59,42 @@ def main() -> int:
     logs.send_records(level, sys.stderr)
     api_key = os.environ.pop(KEY_ENV)  # Chromium inherits this environment: not the key
     sock = socket.socket(fileno=int(os.environ.pop(SOCKET_ENV)))
-    try:
-        server = _server(api_key, sock)
-    except Exception as exc:
-        log.error("could not start: %s", exc)
-        return 1
-    threading.Thread(target=_stop_when_stdin_ends, args=(server,), daemon=True).start()
-    server.run(sockets=[sock])
+    # One loop for the whole run: a Chromium started on it before the server's imports
+    # (``head_start``) boots during them, and the server's pool then takes it.
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        warm = _warm_browsers()
+        if warm:
+            from bu_cdp.server.browsers import head_start
+
+            runner.run(head_start.begin())
+        try:
+            server = _server(api_key, sock, warm)
+        except Exception as exc:
+            log.error("could not start: %s", exc)
+            if warm:
+                runner.run(head_start.discard())
+            return 1
+        threading.Thread(target=_stop_when_stdin_ends, args=(server,), daemon=True).start()
+        runner.run(server.serve(sockets=[sock]))
     return 0
 
 
-def _server(api_key: str, sock: socket.socket) -> uvicorn.Server:
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop where installed, as uvicorn's ``loop="auto"`` would choose."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def _warm_browsers() -> int:
+    from bu_cdp.server.config import default_max_browsers
+
+    return sizing.warm_browsers(os.environ, default_max_browsers())
+
+
+def _server(api_key: str, sock: socket.socket, warm: int) -> uvicorn.Server:
     import uvicorn
 
     from bu_cdp.server.config import ServerConfig
@@ -79,8 +106,8 @@ def _server(api_key: str, sock: socket.socket) -> uvicorn.Server:
         host="127.0.0.1",
         port=sock.getsockname()[1],
         proxies=proxies_from_env(),  # BU_CDP_PROXIES, as for `bu-cdp serve`
+        warm=warm,
     )
-    config.warm = sizing.warm_browsers(os.environ, config.max_browsers)
     # uvicorn's own loggers: warnings only, no line per request, through our handler.
     return uvicorn.Server(
         uvicorn_config(config, log_level="warning", access_log=False, log_config=None)

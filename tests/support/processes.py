@@ -22,6 +22,7 @@ class Process:
     cmdline: bytes  # its arguments, NUL-separated as /proc gives them
     environ: bytes  # its environment, only when the scan asked for it (else b"")
     cpu_seconds: float  # user + system CPU time so far
+    niceness: int = 0  # its main thread's
 
     @property
     def command(self) -> str:
@@ -40,7 +41,7 @@ def read(pid: int, *, environ: bool = False) -> Process | None:
     except (OSError, IndexError):  # it ended while being read
         return None
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return Process(pid, int(fields[1]), int(fields[2]), cmdline, env, cpu)
+    return Process(pid, int(fields[1]), int(fields[2]), cmdline, env, cpu, int(fields[16]))
 
 
 def scan(*, environ: bool = False) -> list[Process]:

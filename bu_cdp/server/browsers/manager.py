@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bu_cdp.models import BrowserStatus
+from bu_cdp.server.browsers import head_start
 from bu_cdp.server.browsers.admission import Admission, Slot
 from bu_cdp.server.browsers.hooks import BrowserHooks
 from bu_cdp.server.browsers.metrics import ServerMetrics
@@ -43,7 +44,10 @@ from bu_cdp.server.shared.schemas import BrowserCreateRequest
 
 log = logging.getLogger("bu_cdp.server")
 
-DEFAULT_WINDOW = (1280, 720)
+DEFAULT_WINDOW = chromium.DEFAULT_WINDOW
+# A pool's Chromium starts while a test runs: at this niceness it takes only the CPU the
+# browsers in use leave idle, on a small machine the difference between the two.
+POOL_NICENESS = 10
 
 
 class BrowserManager:
@@ -176,6 +180,7 @@ class BrowserManager:
             if warm is not None:
                 try:
                     await warm.resize(browser.window)
+                    chromium.set_niceness(warm.process.pid, 0)  # in use now: full priority
                     browser.process, browser.from_pool = warm.process, True
                 except (CdpError, OSError, TimeoutError) as exc:
                     log.warning("a warm Chromium failed at hand-out (%s); launching one", exc)
@@ -222,13 +227,7 @@ class BrowserManager:
         )
 
     def _plan(self, workdir: Path, window: tuple[int, int]) -> chromium.LaunchPlan:
-        return chromium.LaunchPlan(
-            executable=self._chromium(),
-            user_data_dir=workdir / "user-data",
-            log_path=workdir / "chromium.log",
-            window=window,
-            run_as=workdirs.uid_of(workdir),
-        )
+        return chromium.plan_in(workdir, self._chromium(), window, workdirs.uid_of(workdir))
 
     def _chromium(self) -> str:
         if self._executable is None:
@@ -265,13 +264,21 @@ class BrowserManager:
             await cdp.close()
 
     async def _launch_warm(self) -> WarmChromium:
-        """One plain Chromium for the pool, sized to the default window, CDP open."""
-        workdir = workdirs.create()
+        """One plain Chromium for the pool, sized to the default window, CDP open: the one
+        started ahead of the server (``head_start``) if there is one."""
+        early = await head_start.take(self.config.launch_timeout)
+        workdir = early.workdir if early is not None else workdirs.create()
         process: chromium.ChromiumProcess | None = None
         cdp: CdpConnection | None = None
         try:
-            plan = self._plan(workdir, DEFAULT_WINDOW)
-            process = await self._launch(plan)
+            if early is not None:
+                self.metrics.launches += 1
+                process = early.process
+            else:
+                plan = self._plan(workdir, DEFAULT_WINDOW)
+                if chromium.can_raise_priority():  # a refill waits; the browsers in use don't
+                    plan.niceness = POOL_NICENESS
+                process = await self._launch(plan)
             cdp = await CdpConnection.open(process.pipe)
             window_id = await page_window(cdp)
             if window_id is None:
@@ -392,6 +399,7 @@ class BrowserManager:
         self.admission.close()
         await asyncio.gather(
             self.pool.close(),
+            head_start.discard(),  # a server that ends before its pool took it
             *(self.stop(b.id, reason="server shut down") for b in self.active()),
             return_exceptions=True,
         )

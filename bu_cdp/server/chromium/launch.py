@@ -112,6 +112,9 @@ def _playwright_chromiums() -> list[str]:
     return found
 
 
+DEFAULT_WINDOW = (1280, 720)
+
+
 @dataclass
 class LaunchPlan:
     """Everything one Chromium start needs; extensions (profiles, proxies) add to it."""
@@ -119,11 +122,12 @@ class LaunchPlan:
     executable: str
     user_data_dir: Path
     log_path: Path
-    window: tuple[int, int] = (1280, 720)
+    window: tuple[int, int] = DEFAULT_WINDOW
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     start_url: str = "about:blank"
     run_as: int | None = None  # a uid of its own (see isolation); None: the server's user
+    niceness: int = 0  # a pool's launch yields the CPU to browsers in use (see set_niceness)
 
     @property
     def workdir(self) -> Path:
@@ -169,6 +173,19 @@ class LaunchPlan:
         tmp = str(self.tmp_dir)
         env.update(HOME=home, TMPDIR=tmp, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
         return {**env, **self.env}
+
+
+def plan_in(
+    workdir: Path, executable: str, window: tuple[int, int], run_as: int | None
+) -> LaunchPlan:
+    """The plan of a Chromium whose everything lives in ``workdir``."""
+    return LaunchPlan(
+        executable=executable,
+        user_data_dir=workdir / "user-data",
+        log_path=workdir / "chromium.log",
+        window=window,
+        run_as=run_as,
+    )
 
 
 # Chromium's SingletonSocket is a unix socket in its TMPDIR, whose path must fit in 108 bytes.
@@ -224,6 +241,32 @@ class ChromiumProcess:
         self.pipe.close()
 
 
+def set_niceness(pid: int, niceness: int) -> bool:
+    """Set the niceness of every process (and thread) of a Chromium's process group."""
+    try:
+        os.setpriority(os.PRIO_PGRP, pid, niceness)
+    except OSError:
+        return False
+    return True
+
+
+@functools.cache
+def can_raise_priority() -> bool:
+    """Whether this process may give a Chromium back the priority it lowered (CAP_SYS_NICE):
+    without it a lowered Chromium would stay slow once in use, so none is lowered."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) & (1 << _CAP_SYS_NICE))
+    return False
+
+
+_CAP_SYS_NICE = 23
+
+
 def kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
@@ -274,6 +317,14 @@ _PIPE_FDS = ("/bin/sh", "-c", 'exec 3<&0 4>&1 0</dev/null 1>&2; exec "$0" "$@"')
 
 async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     """Start Chromium and wait until it answers on its DevTools pipe."""
+    process = await start(plan)
+    await wait_ready(process, timeout)
+    return process
+
+
+async def start(plan: LaunchPlan) -> ChromiumProcess:
+    """Start Chromium without waiting for it: ``wait_ready`` it before use. It boots by
+    itself meanwhile, even while this process's event loop is not running."""
     plan.user_data_dir.mkdir(parents=True, exist_ok=True)
     for folder in (plan.workdir / HOME_FOLDER, plan.tmp_dir):
         folder.mkdir(mode=0o700, exist_ok=True)
@@ -310,18 +361,25 @@ async def launch(plan: LaunchPlan, timeout: float) -> ChromiumProcess:
     finally:
         os.close(commands_in)  # Chromium's ends: this process keeps only its own
         os.close(messages_out)
-    pipe: CdpPipe | None = None
+    if plan.niceness:
+        set_niceness(process.pid, plan.niceness)
     try:
         pipe = await CdpPipe.open(messages_in, commands_out)
-        await _wait_for_pipe(process, pipe, timeout)
     except BaseException:
         kill_group(process.pid)
         with contextlib.suppress(ProcessLookupError):
             await process.wait()
-        if pipe is not None:
-            pipe.close()
         raise
     return ChromiumProcess(process, pipe)
+
+
+async def wait_ready(started: ChromiumProcess, timeout: float) -> None:
+    """Wait until a started Chromium answers on its pipe; kill it if it does not."""
+    try:
+        await _wait_for_pipe(started.process, started.pipe, timeout)
+    except BaseException:
+        await started.kill()
+        raise
 
 
 @functools.cache
