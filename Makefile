@@ -18,6 +18,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache  # the import contracts in pyproject.toml
+	$(BIN)/python tools/import_cycles.py
 
 bench: setup  ## the local server's benchmarks: ratios against a named baseline (BENCHMARKS.md)
 	$(BIN)/python bench/time_to_page.py

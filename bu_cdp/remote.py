@@ -18,7 +18,6 @@ import atexit
 import contextlib
 import inspect
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -28,16 +27,16 @@ from urllib.parse import urlsplit
 
 from bu_cdp import _exits
 from bu_cdp._effects import Call, Pause, Procedure, run_async, run_sync
-from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError, ProfileLookupError
+from bu_cdp._exits import unwind_on_sigterm
+from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError
 from bu_cdp.models import Browser, BrowserStatus
 from bu_cdp.options import (
     DEFAULT_CONNECT_TIMEOUT,
-    KEYWORDS,
     BrowserOptions,
     BrowserPlan,
-    Words,
     plan_browser,
 )
+from bu_cdp.profile_lookup import create_fields
 from bu_cdp.settings import choose_dialect
 
 if TYPE_CHECKING:
@@ -57,54 +56,15 @@ __all__ = [
     "RemoteBrowser",
     "async_remote_browser",
     "remote_browser",
+    "thread_playwright",
+    "unwind_on_sigterm",
 ]
 
 log = logging.getLogger("bu_cdp")
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
 
 def _is_cdp_address(target: str) -> bool:
     return target.split("://", 1)[0].lower() in ("ws", "wss", "http", "https")
-
-
-def profile_id_for(
-    client: Any, wanted: str, create: bool = False, words: Words = KEYWORDS
-) -> Procedure[str]:
-    """The id of a profile given by id or name: an id as is, otherwise a name matched exactly
-    among ``profiles.list(query=name)``, created when missing if ``create``. The errors name
-    the options in the caller's ``words``."""
-    if _UUID.match(wanted):
-        return wanted
-    found = yield Call(client.profiles, "list", kwargs={"query": wanted})
-    matches = [p for p in found if p.name == wanted and p.id]
-    if len(matches) == 1:
-        log.debug("profile %r is %s", wanted, matches[0].id)
-        return str(matches[0].id)
-    if matches:
-        ids = ", ".join(str(p.id) for p in matches)
-        raise ProfileLookupError(
-            f"{len(matches)} profiles are named {wanted!r} ({ids}); "
-            f"pass {words.by_id} to choose one"
-        )
-    if create:
-        made = yield Call(client.profiles, "create", (wanted,))
-        log.info("created profile %r (%s)", wanted, made.id)
-        return str(made.id)
-    hint = words.if_missing.format(name=wanted)
-    raise ProfileLookupError(f"no profile named {wanted!r}; {hint}")
-
-
-def create_fields(client: Any, plan: BrowserPlan) -> Procedure[dict[str, Any]]:
-    """The fields of the create request ``plan`` asks for, the profile looked up by name."""
-    fields = dict(plan.fields)
-    if plan.profile_id is not None:
-        fields["profile_id"] = plan.profile_id
-    elif plan.profile is not None:
-        fields["profile_id"] = yield from profile_id_for(
-            client, plan.profile, plan.create_profile, plan.words
-        )
-    return fields
 
 
 class _BrowserLife:
@@ -547,7 +507,7 @@ _local = threading.local()
 
 
 @contextlib.contextmanager
-def _thread_playwright() -> Iterator[Playwright]:
+def thread_playwright() -> Iterator[Playwright]:
     """This thread's sync Playwright, shared by its handles: sync Playwright allows only one
     per thread, and nested blocks are common. Stopped when the last handle is done with it."""
     shared: list[Any] | None = getattr(_local, "playwright", None)
@@ -663,7 +623,7 @@ class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
                         )
                     )
                 if self._playwright is None:
-                    self._playwright = owned.enter_context(_thread_playwright())
+                    self._playwright = owned.enter_context(thread_playwright())
                 run_sync(
                     self._life.open(self._client, self._playwright.chromium, self._on_disconnected)
                 )

@@ -11,11 +11,11 @@ import sys
 
 from pydantic import ValidationError
 
-from bu_cdp import __version__
 from bu_cdp.cli import api, doctor, open_browser, serve
 from bu_cdp.cli.output import Output
 from bu_cdp.errors import BuCdpError
 from bu_cdp.settings import missing_api_path
+from bu_cdp.wire import VERSION as __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,8 @@ from bu_cdp._effects import run_sync
 from bu_cdp.cli.output import Output, Progress, ProgressReader, Waiting
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.ledger import ledger_path, stop_leaked
+from bu_cdp.leaks import stop_leaked
+from bu_cdp.ledger import ledger_path
 from bu_cdp.options import (
     FLAGS,
     MAX_TIMEOUT_MINUTES,
@@ -29,7 +30,7 @@ from bu_cdp.options import (
     plan_browser,
     screen_from_text,
 )
-from bu_cdp.remote import create_fields, profile_id_for
+from bu_cdp.profile_lookup import create_fields, profile_id_for
 from bu_cdp.settings import API_KEY_ENV, check_base_url, configured_target
 
 BROWSER_FIELDS = ("id", "status", "cdp_url", "live_url", "recording_url", "reason")

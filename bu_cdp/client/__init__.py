@@ -7,13 +7,13 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from bu_cdp import __version__
 from bu_cdp.client._base import CREATE_TIMEOUT
 from bu_cdp.client._flow import RetryPolicy
 from bu_cdp.client._io import AsyncIO, SyncIO
 from bu_cdp.client._resources import Billing, Browsers, Profiles, Workspaces
 from bu_cdp.client._sessions import Sessions
-from bu_cdp.settings import API_KEY_HEADER, Dialect, Target, resolve_target
+from bu_cdp.settings import Dialect, Target, resolve_target
+from bu_cdp.wire import API_KEY_HEADER, VERSION
 
 __all__ = ["CREATE_TIMEOUT", "DEFAULT_TIMEOUT", "AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
 
@@ -22,7 +22,7 @@ D = TypeVar("D", SyncIO, AsyncIO)
 
 
 def _client_options(target: Target, timeout: float | httpx.Timeout) -> dict[str, Any]:
-    headers = {"User-Agent": f"bu-cdp/{__version__}", "Accept": "application/json"}
+    headers = {"User-Agent": f"bu-cdp/{VERSION}", "Accept": "application/json"}
     if target.api_key:
         headers[API_KEY_HEADER] = target.api_key
     return {"base_url": target.base_url + "/", "headers": headers, "timeout": timeout}

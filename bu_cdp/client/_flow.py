@@ -22,7 +22,7 @@ import httpx
 
 from bu_cdp import errors
 from bu_cdp._effects import Call, Pause, Procedure
-from bu_cdp.settings import API_KEY_HEADER
+from bu_cdp.wire import API_KEY_HEADER
 
 T = TypeVar("T")
 

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from bu_cdp import __version__
 from bu_cdp.server import relay
 from bu_cdp.server.agent.llm import resolve_llm
 from bu_cdp.server.auth import require_api_key
@@ -34,6 +33,7 @@ from bu_cdp.server.routes import (
 )
 from bu_cdp.server.schemas import handle_invalid_request
 from bu_cdp.server.screencast import ScreencastHub
+from bu_cdp.wire import VERSION as __version__
 
 API_PREFIX = "/api/v3"
 
