@@ -8,7 +8,7 @@ import logging
 import re
 from typing import Any
 
-from bu_cdp._effects import Call, Procedure
+from bu_cdp._effects import Procedure, call
 from bu_cdp.errors import ProfileLookupError
 from bu_cdp.options import KEYWORDS, BrowserPlan, Words
 
@@ -25,7 +25,7 @@ def profile_id_for(
     the options in the caller's ``words``."""
     if _UUID.match(wanted):
         return wanted
-    found = yield Call(client.profiles, "list", kwargs={"query": wanted})
+    found = yield from call(client.profiles.list, query=wanted)
     matches = [p for p in found if p.name == wanted and p.id]
     if len(matches) == 1:
         log.debug("profile %r is %s", wanted, matches[0].id)
@@ -37,7 +37,7 @@ def profile_id_for(
             f"pass {words.by_id} to choose one"
         )
     if create:
-        made = yield Call(client.profiles, "create", (wanted,))
+        made = yield from call(client.profiles.create, wanted)
         log.info("created profile %r (%s)", wanted, made.id)
         return str(made.id)
     hint = words.if_missing.format(name=wanted)

@@ -13,7 +13,7 @@ import email.utils
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeAlias, TypeVar
@@ -21,7 +21,7 @@ from typing import IO, Any, Protocol, TypeAlias, TypeVar
 import httpx
 
 from bu_cdp import errors
-from bu_cdp._effects import Call, Pause, Procedure
+from bu_cdp._effects import Pause, Procedure, call
 from bu_cdp.wire import API_KEY_HEADER
 
 T = TypeVar("T")
@@ -131,10 +131,23 @@ Outcome: TypeAlias = httpx.Response | httpx.TransportError
 Flow: TypeAlias = Procedure[T]
 
 
-class Sender(Protocol):
-    """``SyncIO`` or ``AsyncIO``: sends one request; the flow decides what happens next."""
+class SyncSender(Protocol):
+    """``SyncIO``: sends one request; the flow decides what happens next."""
 
     retry: RetryPolicy
+
+    def send(self, request: ApiRequest, /) -> Outcome: ...
+
+
+class AsyncSender(Protocol):
+    """``AsyncIO``: the same, as a coroutine."""
+
+    retry: RetryPolicy
+
+    def send(self, request: ApiRequest, /) -> Awaitable[Outcome]: ...
+
+
+Sender: TypeAlias = SyncSender | AsyncSender
 
 
 @dataclass(frozen=True)
@@ -203,7 +216,7 @@ def send(sender: Sender, request: ApiRequest) -> Flow[httpx.Response]:
     deadline = None if request.timeout is None else time.monotonic() + request.timeout
     attempt_request = request
     for attempt in itertools.count():
-        outcome = yield Call(sender, "send", (attempt_request,))
+        outcome = yield from call(sender.send, attempt_request)
         wait = sender.retry.delay(request.retry_method, attempt, outcome)
         if wait is None:
             break
