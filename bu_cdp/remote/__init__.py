@@ -39,14 +39,20 @@ __all__ = [
 ]
 
 
+class OneLinerOptions(BrowserOptions, total=False):
+    """The one-liners' keywords besides ``client`` and ``playwright``: the browser's options,
+    and where browsers come from (``base_url``, ``api_key``, ``dialect``), as for the handles."""
+
+    base_url: str | None
+    api_key: str | None
+    dialect: str | None
+
+
 def remote_browser(
     *,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    dialect: str | None = None,
     client: BrowserUse | None = None,
     playwright: Playwright | None = None,
-    **options: Unpack[BrowserOptions],
+    **options: Unpack[OneLinerOptions],
 ) -> contextlib.AbstractContextManager[Page]:
     """``with remote_browser() as page:`` — a Playwright Page on a fresh remote browser.
 
@@ -54,15 +60,7 @@ def remote_browser(
     one Page it yields would be dead after a reconnect. The browser is stopped on every way out.
     """
     _no_reconnect("remote_browser", options)
-    handle = RemoteBrowser(
-        base_url=base_url,
-        api_key=api_key,
-        dialect=dialect,
-        client=client,
-        playwright=playwright,
-        **options,
-    )
-    return _page_of(handle)
+    return _page_of(RemoteBrowser(client=client, playwright=playwright, **options))
 
 
 def _no_reconnect(caller: str, options: BrowserOptions) -> None:
@@ -85,24 +83,13 @@ def _page_of(handle: RemoteBrowser) -> Iterator[Page]:
 
 def async_remote_browser(
     *,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    dialect: str | None = None,
     client: AsyncBrowserUse | None = None,
     playwright: AsyncPlaywright | None = None,
-    **options: Unpack[BrowserOptions],
+    **options: Unpack[OneLinerOptions],
 ) -> contextlib.AbstractAsyncContextManager[AsyncPage]:
     """``async with async_remote_browser() as page:`` — the async twin of remote_browser()."""
     _no_reconnect("async_remote_browser", options)
-    handle = AsyncRemoteBrowser(
-        base_url=base_url,
-        api_key=api_key,
-        dialect=dialect,
-        client=client,
-        playwright=playwright,
-        **options,
-    )
-    return _async_page_of(handle)
+    return _async_page_of(AsyncRemoteBrowser(client=client, playwright=playwright, **options))
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from types import TracebackType
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Generic, Self, TypeVar, Unpack, cast
 
 from bu_cdp import _exits
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
         Playwright,  # noqa: F401 (in a base class's string)
     )
 
-    from bu_cdp.client import AsyncBrowserUse, BrowserUse  # noqa: F401 (in the bases' strings)
+    from bu_cdp.client import AsyncBrowserUse, BrowserUse, ClientSettings  # noqa: F401 (in the bases' strings)
 
 
 log = logging.getLogger("bu_cdp")
@@ -98,6 +98,22 @@ class _Handle(Generic[ClientT, PlaywrightT]):
         handle._life.attach_to = browser
         handle._life.stop_attached = stop
         return handle
+
+    @contextlib.contextmanager
+    def _entering(self) -> Iterator[None]:
+        """A block opens: once per handle, with SIGTERM unwinding it; undone if opening fails
+        (after what was opened inside is closed)."""
+        self._use_once()
+        _exits.block_entered()
+        try:
+            yield
+        except BaseException:
+            _exits.block_left()
+            raise
+
+    def _where(self) -> ClientSettings:
+        """What a client the handle makes for itself is given."""
+        return {"base_url": self._base_url, "api_key": self._api_key, "dialect": self._dialect}
 
     def _use_once(self) -> None:
         """A handle stands for one browser's life: entering it again is a mistake."""
@@ -184,35 +200,21 @@ class RemoteBrowser(_Handle["BrowserUse", "Playwright"]):
     def __enter__(self) -> Self:
         if self._playwright is None and not thread_has_playwright():
             refuse_a_running_loop(type(self).__name__)  # before anything is started
-        self._use_once()
-        _exits.block_entered()
-        try:
-            with contextlib.ExitStack() as owned:
-                if self._client is None and self._life.needs_client:
-                    from bu_cdp.client import BrowserUse
+        with self._entering(), contextlib.ExitStack() as owned:
+            if self._client is None and self._life.needs_client:
+                from bu_cdp.client import BrowserUse
 
-                    self._client = owned.enter_context(
-                        BrowserUse(
-                            base_url=self._base_url, api_key=self._api_key, dialect=self._dialect
-                        )
-                    )
-                if self._playwright is None:
-                    self._playwright = owned.enter_context(thread_playwright())
-                run_sync(
-                    self._life.open(self._client, self._playwright.chromium, self._on_disconnected)
-                )
-                self._owned = owned.pop_all()
-        except BaseException:
-            _exits.block_left()
-            raise
+                self._client = owned.enter_context(BrowserUse(**self._where()))
+            if self._playwright is None:
+                self._playwright = owned.enter_context(thread_playwright())
+            opening = self._life.open(
+                self._client, self._playwright.chromium, self._on_disconnected
+            )
+            run_sync(opening)
+            self._owned = owned.pop_all()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         try:
             with self._owned:
                 run_sync(self._life.close(self._client))
@@ -271,37 +273,24 @@ class AsyncRemoteBrowser(_Handle["AsyncBrowserUse", "AsyncPlaywright"]):
             await asyncio.wait([task])
 
     async def __aenter__(self) -> Self:
-        self._use_once()
-        _exits.block_entered()
-        try:
+        with self._entering():
             async with contextlib.AsyncExitStack() as owned:
                 if self._client is None and self._life.needs_client:
                     from bu_cdp.client import AsyncBrowserUse
 
-                    self._client = await owned.enter_async_context(
-                        AsyncBrowserUse(
-                            base_url=self._base_url, api_key=self._api_key, dialect=self._dialect
-                        )
-                    )
+                    self._client = await owned.enter_async_context(AsyncBrowserUse(**self._where()))
                 if self._playwright is None:
                     from playwright.async_api import async_playwright
 
                     self._playwright = await owned.enter_async_context(async_playwright())
-                await run_async(
-                    self._life.open(self._client, self._playwright.chromium, self._on_disconnected)
+                opening = self._life.open(
+                    self._client, self._playwright.chromium, self._on_disconnected
                 )
+                await run_async(opening)
                 self._owned = owned.pop_all()
-        except BaseException:
-            _exits.block_left()
-            raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         try:
             async with self._owned:
                 try:
