@@ -26,7 +26,7 @@ from bu_cdp.client._flow import ApiRequest, Flow, send
 from bu_cdp.client._io import AsyncIO, SyncIO
 from bu_cdp.settings import Dialect
 
-P = ParamSpec("P")
+Params = ParamSpec("Params")  # a flow method's parameters, after self
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R", bound="models.RequestModel")
@@ -180,14 +180,14 @@ def _unsaid(operation: str, dialect: Dialect, given: Mapping[str, Any]) -> error
     )
 
 
-class _FlowMethod(Generic[P, T]):
+class _FlowMethod(Generic[Params, T]):
     """A flow written once that a resource's method runs with the sync or the async runner of
     ``bu_cdp._effects``, as the resource's I/O is sync or async."""
 
     # (sync runner, async runner); a runner is a plain function, not a method of the class
     runners: tuple[Callable[[Flow[Any]], Any], Callable[[Flow[Any]], Any]]
 
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[Any]]) -> None:
+    def __init__(self, flow: Callable[Concatenate[Any, Params], Flow[Any]]) -> None:
         self._flow = flow
         functools.update_wrapper(self, flow)  # type: ignore[arg-type]
 
@@ -205,50 +205,52 @@ class _FlowMethod(Generic[P, T]):
         return call
 
 
-class endpoint(_FlowMethod[P, T]):
+class endpoint(_FlowMethod[Params, T]):
     """A flow-returning method that becomes sync or async with the client it lives on."""
 
     runners = (run_sync, run_async)
 
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[T]]) -> None:
+    def __init__(self, flow: Callable[Concatenate[Any, Params], Flow[T]]) -> None:
         super().__init__(flow)
 
     @overload
-    def __get__(self, obj: None, owner: type[Any]) -> endpoint[P, T]: ...
+    def __get__(self, obj: None, owner: type[Any]) -> endpoint[Params, T]: ...
     @overload
-    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[P, T]: ...
+    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[Params, T]: ...
     @overload
-    def __get__(self, obj: Resource[AsyncIO], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
+    def __get__(
+        self, obj: Resource[AsyncIO], owner: type[Any]
+    ) -> Callable[Params, Awaitable[T]]: ...
     def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
         return self._bound(obj)
 
 
-class iterator_endpoint(_FlowMethod[P, T]):
+class iterator_endpoint(_FlowMethod[Params, T]):
     """A flow that yields items: an Iterator on a sync client, an AsyncIterator on an async one."""
 
     runners = (iterate_sync, iterate_async)
 
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[None]]) -> None:
+    def __init__(self, flow: Callable[Concatenate[Any, Params], Flow[None]]) -> None:
         super().__init__(flow)
 
     @overload
-    def __get__(self, obj: None, owner: type[Any]) -> iterator_endpoint[P, T]: ...
+    def __get__(self, obj: None, owner: type[Any]) -> iterator_endpoint[Params, T]: ...
     @overload
-    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[Params, Iterator[T]]: ...
     @overload
     def __get__(
         self, obj: Resource[AsyncIO], owner: type[Any]
-    ) -> Callable[P, AsyncIterator[T]]: ...
+    ) -> Callable[Params, AsyncIterator[T]]: ...
     def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
         return self._bound(obj)
 
 
 def emitting(
     item: type[T],
-) -> Callable[[Callable[Concatenate[Any, P], Flow[None]]], iterator_endpoint[P, T]]:
+) -> Callable[[Callable[Concatenate[Any, Params], Flow[None]]], iterator_endpoint[Params, T]]:
     """``@emitting(models.Session)``: an ``iterator_endpoint`` whose items are ``item``."""
 
-    def wrap(flow: Callable[Concatenate[Any, P], Flow[None]]) -> iterator_endpoint[P, T]:
+    def wrap(flow: Callable[Concatenate[Any, Params], Flow[None]]) -> iterator_endpoint[Params, T]:
         return iterator_endpoint(flow)
 
     return wrap

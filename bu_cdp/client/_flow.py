@@ -127,7 +127,7 @@ def _at_least(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
 
 
 # What sending gets back: the answer, or the transport error that stood in its way.
-Outcome: TypeAlias = httpx.Response | httpx.TransportError
+SendResult: TypeAlias = httpx.Response | httpx.TransportError
 Flow: TypeAlias = Procedure[T]
 
 
@@ -136,7 +136,7 @@ class SyncSender(Protocol):
 
     retry: RetryPolicy
 
-    def send(self, request: ApiRequest, /) -> Outcome: ...
+    def send(self, request: ApiRequest, /) -> SendResult: ...
 
 
 class AsyncSender(Protocol):
@@ -144,7 +144,7 @@ class AsyncSender(Protocol):
 
     retry: RetryPolicy
 
-    def send(self, request: ApiRequest, /) -> Awaitable[Outcome]: ...
+    def send(self, request: ApiRequest, /) -> Awaitable[SendResult]: ...
 
 
 Sender: TypeAlias = SyncSender | AsyncSender
@@ -167,7 +167,7 @@ class RetryPolicy:
     jitter: float = 0.25
     _random: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
-    def delay(self, method: str, attempt: int, outcome: Outcome) -> float | None:
+    def delay(self, method: str, attempt: int, outcome: SendResult) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
         if attempt >= self.max_retries:
             return None
@@ -212,7 +212,7 @@ def send(sender: Sender, request: ApiRequest) -> Flow[httpx.Response]:
     A request with a ``timeout`` gets that long in all: a retry that would start after it is
     not made, and each retry gets only what is left.
     """
-    outcome: Outcome | None = None
+    outcome: SendResult | None = None
     deadline = None if request.timeout is None else time.monotonic() + request.timeout
     attempt_request = request
     for attempt in itertools.count():
