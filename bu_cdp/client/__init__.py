@@ -9,8 +9,9 @@ import httpx
 from bu_cdp.client._base import CREATE_TIMEOUT
 from bu_cdp.client._flow import RetryPolicy
 from bu_cdp.client._io import AsyncIO, SyncIO
-from bu_cdp.client._resources import Billing, Browsers, Profiles, Workspaces
+from bu_cdp.client._resources import Billing, Browsers, Profiles
 from bu_cdp.client._sessions import Sessions
+from bu_cdp.client._workspaces import Workspaces
 from bu_cdp.settings import Dialect, Target, resolve_target
 from bu_cdp.wire import API_KEY_HEADER, VERSION
 
