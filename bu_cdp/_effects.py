@@ -17,7 +17,6 @@ This is what keeps every sync/async pair in bu-cdp one implementation with two t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
@@ -75,13 +74,13 @@ class _Steps(Generic[T]):
     def __init__(self, procedure: Procedure[T]) -> None:
         self._procedure = procedure
         self.reply: Any = None
-        self._error: BaseException | None = None
+        self.error: BaseException | None = None  # what the last effect raised, handed back
 
     result: T  # set once the procedure has returned
 
     def next(self) -> Effect | None:
-        reply, error = self.reply, self._error
-        self.reply, self._error = None, None
+        reply, error = self.reply, self.error
+        self.reply, self.error = None, None
         try:
             if error is not None:
                 return self._procedure.throw(error)
@@ -90,37 +89,32 @@ class _Steps(Generic[T]):
             self.result = done.value
             return None
 
-    @contextlib.contextmanager
-    def handing_errors_back(self) -> Iterator[None]:
-        """Whatever an effect raises (a consumer's GeneratorExit too) goes to the procedure,
-        which decides."""
-        try:
-            yield
-        except BaseException as exc:
-            self._error = exc
-
 
 def _steps_sync(procedure: Procedure[T]) -> Generator[Any, None, T]:
     steps = _Steps(procedure)
     while (effect := steps.next()) is not None:
-        with steps.handing_errors_back():
+        try:
             if isinstance(effect, Emit):
                 yield effect.value
             elif isinstance(effect, Pause):
                 time.sleep(effect.seconds)
             else:
                 steps.reply = effect.method(*effect.args, **effect.kwargs)
+        except BaseException as exc:  # a consumer's GeneratorExit too: the procedure decides
+            steps.error = exc
     return steps.result
 
 
 async def _steps_async(procedure: Procedure[T], result: list[T]) -> AsyncIterator[Any]:
     steps = _Steps(procedure)
     while (effect := steps.next()) is not None:
-        with steps.handing_errors_back():
+        try:
             if isinstance(effect, Emit):
                 yield effect.value
             else:
                 steps.reply = await _performed(effect)
+        except BaseException as exc:  # handed to the procedure, which decides
+            steps.error = exc
     result.append(steps.result)  # an async generator cannot return a value
 
 
