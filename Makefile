@@ -18,6 +18,9 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache  # the import contracts in pyproject.toml
+	$(BIN)/python tools/import_cycles.py
+	$(BIN)/python tools/module_size.py  # no module over 400 lines of code
 
 bench: setup  ## the local server's benchmarks: ratios against a named baseline (BENCHMARKS.md)
 	$(BIN)/python bench/time_to_page.py

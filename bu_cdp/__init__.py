@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from bu_cdp import settings as _settings
+from bu_cdp.wire import VERSION as __version__
 
 _LAZY = {
     "remote_browser": "bu_cdp.remote",
@@ -38,6 +39,18 @@ if TYPE_CHECKING:
         async_remote_browser,
         remote_browser,
     )
+    from bu_cdp.settings import Target
+
+
+def _start_embedded() -> Target:
+    # The package's root is the one place that knows both the client's settings and the
+    # embedded server's launcher: it joins them, so neither imports the other.
+    from bu_cdp.embedded import embedded_target
+
+    return embedded_target()
+
+
+_settings.provide_embedded_default(_start_embedded)
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,7 @@ hosted browser bills until its server-side timeout. Each browser ``RemoteBrowser
 ``bu-cdp open``) creates is written here, with where it lives and which process made it; its
 stop is written too. What is left open, made by a process that no longer runs, has leaked:
 ``bu-cdp browsers stop --leaked`` stops those (on the configured server only, see
-``stop_leaked``).
+``bu_cdp.leaks.stop_leaked``).
 
 One JSON object a line, appended under a file lock so concurrent programs do not interleave.
 It never holds an API key or a CDP address (the address carries the browser's token): only the
@@ -19,7 +19,6 @@ Where: ``BU_CDP_LEDGER`` (a file path, or ``off``), else ``$BU_CDP_HOME/browsers
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import os
@@ -30,7 +29,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bu_cdp.settings import dialect_of_url
 
@@ -283,141 +281,3 @@ def _write(event: Callable[[Ledger], None]) -> None:
         if not _warned:
             _warned = True
             log.warning("cannot write the browser ledger %s (%s); set %s", path, exc, LEDGER_ENV)
-
-
-# -- finding and stopping leaked browsers --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What ``stop_leaked`` did about one ledger entry."""
-
-    entry: Entry
-    # stopped, would stop, ended, gone, in use, kept, died, another server, not contacted,
-    # unreachable, failed
-    action: str
-    detail: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.action == "failed"
-
-
-# Outcomes after which the entry is dropped from the ledger: nothing is left to stop.
-_SETTLED = frozenset({"stopped", "ended", "gone", "died"})
-
-
-def stop_leaked(
-    *,
-    base_url: str | None,
-    api_key: str | None,
-    all_servers: bool = False,
-    include_kept: bool = False,
-    dry_run: bool = False,
-    path: Path | None = None,
-) -> list[Outcome]:
-    """Stop the ledger's browsers whose creating process is gone and that are still active.
-
-    Only the browsers of ``base_url`` (the server the command is configured for; None: none
-    is) are looked at there, with ``api_key``. Those of other servers are reported as "another
-    server" and left alone: the key is not theirs. With ``all_servers`` they are looked at too,
-    but the key is sent only over https or to this machine; a plain-http server elsewhere is
-    "not contacted" (``base_url`` it explicitly to stop its browsers).
-
-    ``include_kept`` also stops browsers left running on purpose (``keep_alive=True``);
-    ``dry_run`` only says what it would do. A server that cannot be reached is reported and its
-    entries kept for next time, except an embedded server's: it ran inside the creating process
-    and died with it, taking its browsers along.
-    """
-    path = path or ledger_path()
-    if path is None:
-        return []
-    book = Ledger(path)
-    target = base_url.rstrip("/") if base_url else None
-    outcomes: list[Outcome] = []
-    by_server: dict[tuple[str, str], list[Entry]] = {}
-    for entry in book.open_entries():
-        server = entry.base_url.rstrip("/")
-        alive = entry.owner.alive()
-        if alive:
-            outcomes.append(Outcome(entry, "in use", f"pid {entry.owner.pid} still runs"))
-        elif alive is None:
-            outcomes.append(Outcome(entry, "in use", f"made on {entry.owner.host}, not here"))
-        elif entry.kept and not include_kept:
-            outcomes.append(
-                Outcome(entry, "kept", "left running on purpose; --include-kept stops it")
-            )
-        elif entry.embedded:
-            outcomes.append(
-                Outcome(entry, "died", f"its embedded server ended with pid {entry.owner.pid}")
-            )
-        elif server != target and not all_servers:
-            where = f"not {target}" if target else "no server is configured"
-            outcomes.append(
-                Outcome(entry, "another server", f"{where}; --all-servers to look there too")
-            )
-        elif server != target and not _may_carry_key(server):
-            outcomes.append(
-                Outcome(
-                    entry,
-                    "not contacted",
-                    "plain http to another host: the key is not sent there; "
-                    "use --base-url to choose that server",
-                )
-            )
-        else:
-            by_server.setdefault((server, entry.dialect), []).append(entry)
-    for (server, dialect), entries in by_server.items():
-        outcomes += _stop_on(server, dialect, entries, api_key, dry_run)
-    if not dry_run:
-        settled = [o.entry for o in outcomes if o.action in _SETTLED]
-        if settled:
-            book.forget(settled)
-    return outcomes
-
-
-def _may_carry_key(base_url: str) -> bool:
-    """Whether an API key may be sent to a server: over https, or to this machine."""
-    parts = urlsplit(base_url)
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _stop_on(
-    server: str, dialect: str, entries: list[Entry], api_key: str | None, dry_run: bool
-) -> list[Outcome]:
-    from bu_cdp.client import BrowserUse
-    from bu_cdp.errors import APIConnectionError, APIError, NotFoundError
-
-    outcomes: list[Outcome] = []
-    with BrowserUse(
-        base_url=server, api_key=api_key, dialect=dialect, timeout=10, max_retries=1
-    ) as client:
-        for entry in entries:
-            try:
-                status = str(client.browsers.get(entry.id).status)
-                if status != "active":
-                    outcomes.append(Outcome(entry, "ended", f"already {status}"))
-                elif dry_run:
-                    outcomes.append(Outcome(entry, "would stop", "still active"))
-                else:
-                    client.browsers.stop(entry.id)
-                    outcomes.append(Outcome(entry, "stopped", "was still active"))
-            except NotFoundError:
-                outcomes.append(Outcome(entry, "gone", "the server does not know it"))
-            except APIConnectionError:
-                # The whole server is out of reach: say so once per entry, try no more.
-                reason = f"server unreachable: {server}"
-                done = {o.entry for o in outcomes}
-                outcomes += [Outcome(e, "unreachable", reason) for e in entries if e not in done]
-                break
-            except APIError as exc:
-                outcomes.append(Outcome(entry, "failed", str(exc)))
-    return outcomes

@@ -3,7 +3,10 @@
 1. ``api_key=`` / ``base_url=`` arguments;
 2. ``BROWSER_USE_API_KEY`` (selects the hosted API) and ``BU_CDP_BASE_URL`` (any compatible
    server, for example ``bu-cdp serve`` on another machine);
-3. neither given: the embedded local server, started in-process on 127.0.0.1 with a random key.
+3. neither given: the embedded local server, started on 127.0.0.1 with a random key. It is
+   started by the launcher ``provide_embedded_default`` was given (``bu_cdp/__init__.py`` gives
+   ``bu_cdp.embedded``'s), so settings, and the client under it, never import the server's
+   launcher: the layers of pyproject's import contracts.
 
 Each target speaks a *dialect* of v3 (``docs/dialects.md``): ``hosted`` for Browser Use's own
 hosts (``*.browser-use.com``), ``seed`` for any other URL (a bu-cdp server's ``/api/v3``).
@@ -13,16 +16,17 @@ hosts (``*.browser-use.com``), ``seed`` for any other URL (a bu-cdp server's ``/
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 from bu_cdp.errors import ConfigurationError, NotFoundError
+from bu_cdp.wire import API_KEY_HEADER as API_KEY_HEADER  # where it was, for callers of old
 
 HOSTED_BASE_URL = "https://api.browser-use.com/api/v3"
 API_KEY_ENV = "BROWSER_USE_API_KEY"
 BASE_URL_ENV = "BU_CDP_BASE_URL"
-API_KEY_HEADER = "X-Browser-Use-API-Key"
 DIALECT_ENV = "BU_CDP_API_DIALECT"
 HOSTED_DOMAIN = "browser-use.com"
 # Where a bu-cdp server answers each dialect (the server's API_PREFIX and hosted PREFIX).
@@ -91,21 +95,35 @@ def check_base_url(url: str, named: str) -> None:
         )
 
 
+# Starts (on first use) the embedded local server and says where its seed face answers.
+EmbeddedLauncher = Callable[[], Target]
+_embedded_launcher: EmbeddedLauncher | None = None
+
+
+def provide_embedded_default(launcher: EmbeddedLauncher) -> None:
+    """Set what starts the embedded default (the package's root sets ``bu_cdp.embedded``'s)."""
+    global _embedded_launcher
+    _embedded_launcher = launcher
+
+
 def resolve_target(
     api_key: str | None = None, base_url: str | None = None, dialect: str | None = None
 ) -> Target:
-    """The API to use: the configured one, else the embedded local server (started here)."""
+    """The API to use: the configured one, else the embedded local server (started now)."""
     target = configured_target(api_key, base_url, dialect)
-    if target is None:
-        from bu_cdp.embedded import embedded_target  # starts the local server on first use
-
-        server = embedded_target()
-        chosen = choose_dialect(server.base_url, dialect)
-        url = server.base_url
-        if chosen == "hosted":  # the same server's hosted face
-            url = url.removesuffix(LOCAL_SEED_PATH) + LOCAL_HOSTED_PATH
-        return Target(url, server.api_key, embedded=True, dialect=chosen)
-    return target
+    if target is not None:
+        return target
+    if _embedded_launcher is None:
+        raise ConfigurationError(
+            f"no API is configured ({API_KEY_ENV} or {BASE_URL_ENV}) and no embedded default "
+            "was provided: import bu_cdp, or set one of them"
+        )
+    server = _embedded_launcher()
+    chosen = choose_dialect(server.base_url, dialect)
+    url = server.base_url
+    if chosen == "hosted":  # the same server's hosted face
+        url = url.removesuffix(LOCAL_SEED_PATH) + LOCAL_HOSTED_PATH
+    return Target(url, server.api_key, embedded=True, dialect=chosen)
 
 
 def missing_api_path(error: BaseException, base_url: str | None, flag: str) -> str | None:

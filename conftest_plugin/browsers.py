@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bu_cdp._effects import Call, Procedure
+from bu_cdp._effects import Procedure, call
 from conftest_plugin import artifacts
 from conftest_plugin.options import Settings
 
@@ -84,13 +84,13 @@ def begin(handle: BrowserHandle, tracing: str) -> Procedure[None]:
         screen = handle.options.get("screen")
         if screen and not {"viewport", "no_viewport"} & kwargs.keys():
             kwargs["viewport"] = {"width": screen[0], "height": screen[1]}
-        handle.context = yield Call(handle.browser, "new_context", kwargs=kwargs)
-        handle.page = yield Call(handle.context, "new_page")
+        handle.context = yield from call(handle.browser.new_context, **kwargs)
+        handle.page = yield from call(handle.context.new_page)
     else:
         handle.context, handle.page = handle.remote.context, handle.remote.page
     if tracing != "off":
         tracing_of = {"screenshots": True, "snapshots": True}
-        yield Call(handle.context.tracing, "start", kwargs=tracing_of)
+        yield from call(handle.context.tracing.start, **tracing_of)
 
 
 def end(handle: BrowserHandle, settings: Settings, failed: bool) -> Procedure[list[str]]:
@@ -99,15 +99,15 @@ def end(handle: BrowserHandle, settings: Settings, failed: bool) -> Procedure[li
     try:
         if settings.tracing == "on" or (failed and settings.tracing == "retain-on-failure"):
             path = artifacts.new_file(settings.output, handle.folder, "trace.zip", handle.index)
-            yield Call(handle.context.tracing, "stop", kwargs={"path": str(path)})
+            yield from call(handle.context.tracing.stop, path=str(path))
             handle.saved.append(("bu_trace", str(path)))
         elif settings.tracing != "off":
-            yield Call(handle.context.tracing, "stop")
+            yield from call(handle.context.tracing.stop)
     except Exception as exc:
         problems.append(f"could not save the trace of browser {handle.id}: {exc}")
     if handle.own_context:
         try:
-            yield Call(handle.context, "close")
+            yield from call(handle.context.close)
         except Exception as exc:
             problems.append(f"could not close the context on browser {handle.id}: {exc}")
     return problems

@@ -103,6 +103,9 @@ class Settings:
     remote_scope: str = "session"  # --bu-remote's browser: the scope asked for, else one a worker
 
 
+SETTINGS = pytest.StashKey[Settings]()  # the run's Settings, in config.stash
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("bu-cdp", "remote browsers (bu-cdp)")
     for option in OPTIONS:

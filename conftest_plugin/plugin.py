@@ -22,11 +22,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bu_cdp import _exits
 from bu_cdp._effects import run_async, run_sync
-from conftest_plugin import artifacts, contexts, lifetimes, loops, remote_mode, reports
+from conftest_plugin import (
+    artifacts,
+    contexts,
+    lifetimes,
+    loops,
+    remote_fixtures,
+    remote_mode,
+    reports,
+)
 from conftest_plugin.browsers import BrowserHandle, begin, end
-from conftest_plugin.options import Settings, add_options, options_for, read_settings, server_of
+from conftest_plugin.options import (
+    SETTINGS,
+    add_options,
+    options_for,
+    read_settings,
+    server_of,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Page as AsyncPage
@@ -35,7 +48,6 @@ if TYPE_CHECKING:
     from bu_cdp.client import BrowserUse
     from bu_cdp.remote import RemoteBrowser
 
-SETTINGS = pytest.StashKey[Settings]()
 HANDLES = pytest.StashKey[list[BrowserHandle]]()  # the browsers a test uses, in order
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()  # a test's reports, by phase
 
@@ -66,10 +78,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings = read_settings(config)
     config.addinivalue_line("markers", MARKER_HELP)
     if settings.remote:
-        remote_mode.register(config, settings)
+        remote_mode.check_usage(config)
+        # Registered after pytest-playwright (an entry point), so these definitions win; a
+        # conftest's overrides still win over both.
+        config.pluginmanager.register(remote_fixtures, "bu_cdp_remote")
     # SIGTERM (what a CI cancel sends) unwinds the run like Ctrl-C, so fixtures stop their
     # browsers: only over the default action, and the default is back when pytest ends.
-    undo = _exits.unwind_on_sigterm()
+    from bu_cdp.remote import unwind_on_sigterm
+
+    undo = unwind_on_sigterm()
     if undo is not None:
         config.add_cleanup(undo)
 
@@ -184,9 +201,9 @@ def bu_client(pytestconfig: pytest.Config) -> Iterator[BrowserUse]:
 @pytest.fixture(scope="session")
 def bu_playwright() -> Iterator[Playwright]:
     """The thread's sync Playwright (the one ``RemoteBrowser`` blocks share), for the session."""
-    from bu_cdp.remote import _thread_playwright
+    from bu_cdp.remote import thread_playwright
 
-    shared = _thread_playwright()
+    shared = thread_playwright()
     playwright = shared.__enter__()
     loops.remember_sync_loop()
     yield playwright

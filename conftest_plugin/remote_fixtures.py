@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conftest_plugin import lifetimes, loops
+from conftest_plugin.options import SETTINGS, Settings
 from conftest_plugin.remote_mode import Launcher, closed_by_stop, remote_options, without_video
 
 if TYPE_CHECKING:
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
 VIDEOS = pytest.StashKey[list[str]]()  # a test's kept videos
 
 
-def _settings(config: pytest.Config) -> Any:
-    from conftest_plugin.plugin import SETTINGS  # the plugin imports this module's helpers
-
+def _settings(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS]
 
 

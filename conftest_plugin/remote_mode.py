@@ -59,8 +59,9 @@ def _usage_problems(config: pytest.Config) -> list[str]:
     return problems
 
 
-def register(config: pytest.Config, settings: Settings) -> None:
-    """Check the command line and put the remote fixtures over pytest-playwright's."""
+def check_usage(config: pytest.Config) -> None:
+    """Check the command line, before the plugin puts the remote fixtures over
+    pytest-playwright's."""
     if not config.pluginmanager.has_plugin("playwright"):
         raise pytest.UsageError(
             "bu-cdp: --bu-remote serves pytest-playwright's fixtures, and pytest-playwright is "
@@ -69,11 +70,6 @@ def register(config: pytest.Config, settings: Settings) -> None:
     problems = _usage_problems(config)
     if problems:
         raise pytest.UsageError("bu-cdp --bu-remote: " + "; ".join(problems))
-    # Registered after pytest-playwright (an entry point), so these definitions win; a
-    # conftest's overrides still win over both.
-    from conftest_plugin import remote_fixtures
-
-    config.pluginmanager.register(remote_fixtures, "bu_cdp_remote")
 
 
 def remote_options(settings: Settings, launch_args: Mapping[str, Any]) -> dict[str, Any]:

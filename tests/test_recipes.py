@@ -23,7 +23,7 @@ from typing import NoReturn
 import pytest
 
 import bu_cdp.embedded
-from bu_cdp.client._resources import Workspaces
+from bu_cdp.client._workspaces import Workspaces
 from bu_cdp.errors import NotFoundError
 from bu_cdp.server.thread import ServerThread
 from tests.support.example_com import TITLE, ExampleCom, chromium_reaching_example_com

@@ -20,6 +20,7 @@ import pytest
 
 from bu_cdp import BrowserUse
 from bu_cdp.cli import main as cli
+from bu_cdp.leaks import stop_leaked
 from bu_cdp.ledger import (
     Ledger,
     Owner,
@@ -27,7 +28,6 @@ from bu_cdp.ledger import (
     record_created,
     record_kept,
     record_stopped,
-    stop_leaked,
 )
 from bu_cdp.server.thread import ServerThread
 

@@ -20,7 +20,7 @@ from bu_cdp._effects import run_sync
 from bu_cdp.errors import NotFoundError, PaymentRequiredError, ProfileLookupError
 from bu_cdp.models import BrowserCreate, CustomProxy
 from bu_cdp.options import minutes_from_text, plan_browser, screen_from_text
-from bu_cdp.remote import create_fields
+from bu_cdp.profile_lookup import create_fields
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
 

@@ -21,7 +21,7 @@ from bu_cdp import AsyncBrowserUse, BrowserUse, RemoteBrowser
 from bu_cdp._effects import run_async, run_sync
 from bu_cdp.models import Browser
 from bu_cdp.options import plan_browser
-from bu_cdp.remote import _BrowserLife
+from bu_cdp.remote.life import _BrowserLife
 from tests.support.pages import PageServer
 
 KEY = "sk-test-key-for-recordings"

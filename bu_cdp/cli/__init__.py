@@ -11,11 +11,11 @@ import sys
 
 from pydantic import ValidationError
 
-from bu_cdp import __version__
-from bu_cdp.cli import api, doctor, open_browser, serve
+from bu_cdp.cli import api, doctor, open_browser, serve, shared
 from bu_cdp.cli.output import Output
 from bu_cdp.errors import BuCdpError
 from bu_cdp.settings import missing_api_path
+from bu_cdp.wire import VERSION as __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--base-url",
         default=None,
-        type=api.base_url,
+        type=shared.base_url,
         help="the API (default: $BU_CDP_BASE_URL, else the hosted API with $BROWSER_USE_API_KEY, "
         "else an embedded local server); the key always comes from $BROWSER_USE_API_KEY",
     )

@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bu_cdp import __version__
 from bu_cdp.cli.output import Output
 from bu_cdp.client import BrowserUse
 from bu_cdp.errors import APIConnectionError, APIError, AuthenticationError, ConfigurationError
@@ -30,6 +29,7 @@ from bu_cdp.settings import (
     configured_target,
     missing_api_path,
 )
+from bu_cdp.wire import VERSION as __version__
 
 
 @dataclass

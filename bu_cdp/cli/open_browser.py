@@ -18,9 +18,9 @@ from bu_cdp.cli.api import (
     add_browser_options,
     browser_fields,
     browser_plan,
-    client_for,
 )
 from bu_cdp.cli.output import Output, Waiting
+from bu_cdp.cli.shared import client_for
 from bu_cdp.models import Browser
 
 POLL_SECONDS = 2.0

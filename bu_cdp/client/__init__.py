@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 import httpx
 
-from bu_cdp import __version__
 from bu_cdp.client._base import CREATE_TIMEOUT
 from bu_cdp.client._flow import RetryPolicy
 from bu_cdp.client._io import AsyncIO, SyncIO
-from bu_cdp.client._resources import Billing, Browsers, Profiles, Workspaces
+from bu_cdp.client._resources import Billing, Browsers, Profiles
 from bu_cdp.client._sessions import Sessions
-from bu_cdp.settings import API_KEY_HEADER, Dialect, Target, resolve_target
+from bu_cdp.client._workspaces import Workspaces
+from bu_cdp.settings import Dialect, Target, resolve_target
+from bu_cdp.wire import API_KEY_HEADER, VERSION
 
 __all__ = ["CREATE_TIMEOUT", "DEFAULT_TIMEOUT", "AsyncBrowserUse", "BrowserUse", "RetryPolicy"]
 
@@ -21,8 +21,19 @@ DEFAULT_TIMEOUT = 30.0
 D = TypeVar("D", SyncIO, AsyncIO)
 
 
+class ClientSettings(TypedDict, total=False):
+    """Where a client talks to and how (both faces take them, as keywords): ``timeout``
+    defaults to ``DEFAULT_TIMEOUT`` (30 s), ``max_retries`` to 2, the others to None."""
+
+    api_key: str | None
+    base_url: str | None
+    timeout: float | httpx.Timeout
+    max_retries: int
+    dialect: str | None
+
+
 def _client_options(target: Target, timeout: float | httpx.Timeout) -> dict[str, Any]:
-    headers = {"User-Agent": f"bu-cdp/{__version__}", "Accept": "application/json"}
+    headers = {"User-Agent": f"bu-cdp/{VERSION}", "Accept": "application/json"}
     if target.api_key:
         headers[API_KEY_HEADER] = target.api_key
     return {"base_url": target.base_url + "/", "headers": headers, "timeout": timeout}
@@ -38,6 +49,20 @@ class _ClientFace(Generic[D]):
     workspaces: Workspaces[D]
     profiles: Profiles[D]
     billing: Billing[D]
+
+    def _settle(self, settings: ClientSettings) -> tuple[dict[str, Any], RetryPolicy]:
+        """Resolve the target; the options of the HTTP client, and the retry policy. An
+        unknown keyword is a TypeError, as for any function."""
+        unknown = settings.keys() - ClientSettings.__annotations__.keys()
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {min(unknown)!r}"
+            )
+        self.target = resolve_target(
+            settings.get("api_key"), settings.get("base_url"), settings.get("dialect")
+        )
+        options = _client_options(self.target, settings.get("timeout", DEFAULT_TIMEOUT))
+        return options, RetryPolicy(max_retries=settings.get("max_retries", 2))
 
     def _mount(self, io: D) -> None:
         dialect = self.target.dialect
@@ -75,18 +100,11 @@ class BrowserUse(_ClientFace[SyncIO]):
     """
 
     def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        transport: httpx.BaseTransport | None = None,
-        dialect: str | None = None,
+        self, *, transport: httpx.BaseTransport | None = None, **settings: Unpack[ClientSettings]
     ) -> None:
-        self.target = resolve_target(api_key, base_url, dialect)
-        self._http = httpx.Client(transport=transport, **_client_options(self.target, timeout))
-        self._mount(SyncIO(self._http, RetryPolicy(max_retries=max_retries)))
+        options, retry = self._settle(settings)
+        self._http = httpx.Client(transport=transport, **options)
+        self._mount(SyncIO(self._http, retry))
 
     def close(self) -> None:
         self._http.close()
@@ -94,12 +112,7 @@ class BrowserUse(_ClientFace[SyncIO]):
     def __enter__(self) -> BrowserUse:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -109,16 +122,12 @@ class AsyncBrowserUse(_ClientFace[AsyncIO]):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
-        dialect: str | None = None,
+        **settings: Unpack[ClientSettings],
     ) -> None:
-        self.target = resolve_target(api_key, base_url, dialect)
-        self._http = httpx.AsyncClient(transport=transport, **_client_options(self.target, timeout))
-        self._mount(AsyncIO(self._http, RetryPolicy(max_retries=max_retries)))
+        options, retry = self._settle(settings)
+        self._http = httpx.AsyncClient(transport=transport, **options)
+        self._mount(AsyncIO(self._http, retry))
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -126,10 +135,5 @@ class AsyncBrowserUse(_ClientFace[AsyncIO]):
     async def __aenter__(self) -> AsyncBrowserUse:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()

@@ -26,7 +26,7 @@ from bu_cdp.client._flow import ApiRequest, Flow, send
 from bu_cdp.client._io import AsyncIO, SyncIO
 from bu_cdp.settings import Dialect
 
-P = ParamSpec("P")
+Params = ParamSpec("Params")  # a flow method's parameters, after self
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R", bound="models.RequestModel")
@@ -180,24 +180,23 @@ def _unsaid(operation: str, dialect: Dialect, given: Mapping[str, Any]) -> error
     )
 
 
-class endpoint(Generic[P, T]):
-    """A flow-returning method that becomes sync or async with the client it lives on."""
+class _FlowMethod(Generic[Params, T]):
+    """A flow written once that a resource's method runs with the sync or the async runner of
+    ``bu_cdp._effects``, as the resource's I/O is sync or async."""
 
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[T]]) -> None:
+    # (sync runner, async runner); a runner is a plain function, not a method of the class
+    runners: tuple[Callable[[Flow[Any]], Any], Callable[[Flow[Any]], Any]]
+
+    def __init__(self, flow: Callable[Concatenate[Any, Params], Flow[Any]]) -> None:
         self._flow = flow
         functools.update_wrapper(self, flow)  # type: ignore[arg-type]
 
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> endpoint[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[AsyncIO], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
+    def _bound(self, obj: Resource[Any] | None) -> Any:
         if obj is None:
             return self
         flow = self._flow
-        run = run_async if isinstance(obj._io, AsyncIO) else run_sync
+        run_sync_face, run_async_face = self.runners
+        run = run_async_face if isinstance(obj._io, AsyncIO) else run_sync_face
 
         @functools.wraps(flow)
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -206,40 +205,52 @@ class endpoint(Generic[P, T]):
         return call
 
 
-class iterator_endpoint(Generic[P, T]):
-    """A flow that yields items: an Iterator on a sync client, an AsyncIterator on an async one."""
+class endpoint(_FlowMethod[Params, T]):
+    """A flow-returning method that becomes sync or async with the client it lives on."""
 
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[None]]) -> None:
-        self._flow = flow
-        functools.update_wrapper(self, flow)  # type: ignore[arg-type]
+    runners = (run_sync, run_async)
+
+    def __init__(self, flow: Callable[Concatenate[Any, Params], Flow[T]]) -> None:
+        super().__init__(flow)
 
     @overload
-    def __get__(self, obj: None, owner: type[Any]) -> iterator_endpoint[P, T]: ...
+    def __get__(self, obj: None, owner: type[Any]) -> endpoint[Params, T]: ...
     @overload
-    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[Params, T]: ...
     @overload
     def __get__(
         self, obj: Resource[AsyncIO], owner: type[Any]
-    ) -> Callable[P, AsyncIterator[T]]: ...
+    ) -> Callable[Params, Awaitable[T]]: ...
     def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
-        flow = self._flow
-        iterate = iterate_async if isinstance(obj._io, AsyncIO) else iterate_sync
+        return self._bound(obj)
 
-        @functools.wraps(flow)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return iterate(flow(obj, *args, **kwargs))
 
-        return call
+class iterator_endpoint(_FlowMethod[Params, T]):
+    """A flow that yields items: an Iterator on a sync client, an AsyncIterator on an async one."""
+
+    runners = (iterate_sync, iterate_async)
+
+    def __init__(self, flow: Callable[Concatenate[Any, Params], Flow[None]]) -> None:
+        super().__init__(flow)
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> iterator_endpoint[Params, T]: ...
+    @overload
+    def __get__(self, obj: Resource[SyncIO], owner: type[Any]) -> Callable[Params, Iterator[T]]: ...
+    @overload
+    def __get__(
+        self, obj: Resource[AsyncIO], owner: type[Any]
+    ) -> Callable[Params, AsyncIterator[T]]: ...
+    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
+        return self._bound(obj)
 
 
 def emitting(
     item: type[T],
-) -> Callable[[Callable[Concatenate[Any, P], Flow[None]]], iterator_endpoint[P, T]]:
+) -> Callable[[Callable[Concatenate[Any, Params], Flow[None]]], iterator_endpoint[Params, T]]:
     """``@emitting(models.Session)``: an ``iterator_endpoint`` whose items are ``item``."""
 
-    def wrap(flow: Callable[Concatenate[Any, P], Flow[None]]) -> iterator_endpoint[P, T]:
+    def wrap(flow: Callable[Concatenate[Any, Params], Flow[None]]) -> iterator_endpoint[Params, T]:
         return iterator_endpoint(flow)
 
     return wrap

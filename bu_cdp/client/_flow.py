@@ -13,7 +13,7 @@ import email.utils
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeAlias, TypeVar
@@ -21,8 +21,8 @@ from typing import IO, Any, Protocol, TypeAlias, TypeVar
 import httpx
 
 from bu_cdp import errors
-from bu_cdp._effects import Call, Pause, Procedure
-from bu_cdp.settings import API_KEY_HEADER
+from bu_cdp._effects import Pause, Procedure, call
+from bu_cdp.wire import API_KEY_HEADER
 
 T = TypeVar("T")
 
@@ -127,14 +127,27 @@ def _at_least(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
 
 
 # What sending gets back: the answer, or the transport error that stood in its way.
-Outcome: TypeAlias = httpx.Response | httpx.TransportError
+SendResult: TypeAlias = httpx.Response | httpx.TransportError
 Flow: TypeAlias = Procedure[T]
 
 
-class Sender(Protocol):
-    """``SyncIO`` or ``AsyncIO``: sends one request; the flow decides what happens next."""
+class SyncSender(Protocol):
+    """``SyncIO``: sends one request; the flow decides what happens next."""
 
     retry: RetryPolicy
+
+    def send(self, request: ApiRequest, /) -> SendResult: ...
+
+
+class AsyncSender(Protocol):
+    """``AsyncIO``: the same, as a coroutine."""
+
+    retry: RetryPolicy
+
+    def send(self, request: ApiRequest, /) -> Awaitable[SendResult]: ...
+
+
+Sender: TypeAlias = SyncSender | AsyncSender
 
 
 @dataclass(frozen=True)
@@ -154,7 +167,7 @@ class RetryPolicy:
     jitter: float = 0.25
     _random: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
-    def delay(self, method: str, attempt: int, outcome: Outcome) -> float | None:
+    def delay(self, method: str, attempt: int, outcome: SendResult) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
         if attempt >= self.max_retries:
             return None
@@ -199,11 +212,11 @@ def send(sender: Sender, request: ApiRequest) -> Flow[httpx.Response]:
     A request with a ``timeout`` gets that long in all: a retry that would start after it is
     not made, and each retry gets only what is left.
     """
-    outcome: Outcome | None = None
+    outcome: SendResult | None = None
     deadline = None if request.timeout is None else time.monotonic() + request.timeout
     attempt_request = request
     for attempt in itertools.count():
-        outcome = yield Call(sender, "send", (attempt_request,))
+        outcome = yield from call(sender.send, attempt_request)
         wait = sender.retry.delay(request.retry_method, attempt, outcome)
         if wait is None:
             break

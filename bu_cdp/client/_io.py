@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import httpx
 
-from bu_cdp.client._flow import ApiRequest, Outcome, RetryPolicy
+from bu_cdp.client._flow import ApiRequest, RetryPolicy, SendResult
 
 
 @contextlib.contextmanager
@@ -47,7 +47,7 @@ class SyncIO:
         self.http = http
         self.retry = retry
 
-    def send(self, request: ApiRequest) -> Outcome:
+    def send(self, request: ApiRequest) -> SendResult:
         try:
             response = self.http.send(request.build(self.http), stream=True)
         except httpx.TransportError as exc:
@@ -71,7 +71,7 @@ class AsyncIO:
         self.http = http
         self.retry = retry
 
-    async def send(self, request: ApiRequest) -> Outcome:
+    async def send(self, request: ApiRequest) -> SendResult:
         try:
             response = await self.http.send(request.build(self.http), stream=True)
         except httpx.TransportError as exc:

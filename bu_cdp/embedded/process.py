@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Self
 
-import bu_cdp
 from bu_cdp.embedded import child, logs, sizing
 from bu_cdp.errors import ConfigurationError
 
@@ -91,7 +90,7 @@ class EmbeddedServer:
         raise ConfigurationError(f"the embedded bu-cdp server did not start within {timeout:g}s")
 
     def _environment(self) -> dict[str, str]:
-        package_root = str(Path(bu_cdp.__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])  # above bu_cdp/embedded/
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         return {
             **os.environ,

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from bu_cdp import __version__
 from bu_cdp.server.api.hardening import Guard
 from bu_cdp.server.api.routes import (
     billing,
@@ -35,6 +34,7 @@ from bu_cdp.server.sessions.agent.llm import resolve_llm
 from bu_cdp.server.shared.auth import require_api_key
 from bu_cdp.server.shared.problems import ApiProblem, handle_problem, handle_storage_error
 from bu_cdp.server.shared.schemas import handle_invalid_request
+from bu_cdp.wire import VERSION as __version__
 
 API_PREFIX = "/api/v3"
 

@@ -20,7 +20,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bu_cdp.server.shared.auth import key_refusal
-from bu_cdp.settings import API_KEY_HEADER
+from bu_cdp.wire import API_KEY_HEADER
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

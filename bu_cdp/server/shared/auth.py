@@ -7,7 +7,7 @@ import hmac
 from fastapi import Request
 
 from bu_cdp.server.shared.problems import ApiProblem
-from bu_cdp.settings import API_KEY_HEADER
+from bu_cdp.wire import API_KEY_HEADER
 
 
 async def require_api_key(request: Request) -> None:
