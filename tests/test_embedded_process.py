@@ -279,20 +279,25 @@ def test_a_server_killed_outright_is_cleaned_up_by_the_next_one_which_says_who_i
     ) in said
 
 
+def logs_of_one_browser(sandbox: Sandbox, warm: str) -> str:
+    """What the program's log says after one browser on the embedded default, BU_CDP_WARM set."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOGS],
+        capture_output=True,
+        text=True,
+        env=sandbox.env(BU_CDP_WARM=warm),
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    return sandbox.log_file.read_text()
+
+
 def test_under_a_test_run_the_first_browser_is_the_chromium_started_before_the_server_loaded(
     sandbox: Sandbox,
 ) -> None:
     """The child starts one Chromium before it imports the server (it boots meanwhile), and
     the warm pool hands that one out first, not a second launch."""
-    done = subprocess.run(
-        [sys.executable, "-c", LOGS],
-        capture_output=True,
-        text=True,
-        env=sandbox.env(BU_CDP_WARM="1"),
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr
-    said = sandbox.log_file.read_text()
+    said = logs_of_one_browser(sandbox, warm="1")
     ahead = re.search(r"started Chromium \(pid (\d+)\) ahead of the server", said)
     assert ahead is not None, said
     assert f"(pid {ahead[1]}, from the warm pool)" in said
@@ -300,13 +305,5 @@ def test_under_a_test_run_the_first_browser_is_the_chromium_started_before_the_s
 
 
 def test_without_a_warm_pool_no_chromium_is_started_ahead(sandbox: Sandbox) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", LOGS],
-        capture_output=True,
-        text=True,
-        env=sandbox.env(BU_CDP_WARM="0"),
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr
-    said = sandbox.log_file.read_text()
+    said = logs_of_one_browser(sandbox, warm="0")
     assert " started in " in said and "ahead of the server" not in said
