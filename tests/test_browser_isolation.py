@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
+from bu_cdp import BrowserUse
 from bu_cdp.cli import main
 from bu_cdp.server.chromium import isolation
 from bu_cdp.server.chromium import launch as chromium
@@ -252,3 +253,41 @@ def test_serve_and_doctor_say_what_isolation_there_is(
     assert main(["doctor"]) in (0, 1)  # the other checks are not this test's business
     out = capsys.readouterr().out
     assert f"isolation: {isolation.status().describe()}" in out
+
+
+def test_isolation_turned_off_runs_chromium_as_the_servers_user_and_serve_warns() -> None:
+    """``BU_CDP_ISOLATION=off``: every Chromium runs as the server's own user, and the server
+    says so at start as loudly as when the machine rules isolation out."""
+    folder = Path(tempfile.mkdtemp(prefix="off-", dir="/tmp"))
+    env = {"BU_CDP_HOME": str(folder / "home"), "BU_CDP_ISOLATION": "off"}
+    try:
+        with serve_process(tmpdir=folder, env=env) as served:
+            said = (folder / LOG_NAME).read_text()
+            assert "WARNING: browsers are NOT isolated" in said
+            assert "(turned off by BU_CDP_ISOLATION=off)" in said
+            with BrowserUse(**served.api) as client:
+                browser = client.browsers.create()
+                try:
+                    [chromium] = children_of(served.process.pid, "bu-cdp-browser-")
+                    assert os.stat(f"/proc/{chromium.pid}").st_uid == os.getuid()
+                finally:
+                    client.browsers.stop(browser.id or "")
+    finally:
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("where", ["serve", "embedded"])
+def test_a_wrong_isolation_setting_is_an_error_that_names_it(where: str, tmp_path: Path) -> None:
+    program = {
+        "serve": ["-m", "bu_cdp.cli", "serve", "--port", "0"],
+        "embedded": ["-c", "from bu_cdp import BrowserUse; BrowserUse()"],
+    }[where]
+    env = {**os.environ, "BU_CDP_ISOLATION": "maybe", "TMPDIR": str(tmp_path)}
+    env.pop("BROWSER_USE_API_KEY", None)
+    env.pop("BU_CDP_BASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, *program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "BU_CDP_ISOLATION must be on or off, not 'maybe'" in done.stderr
+    assert "Traceback" not in done.stderr or where == "embedded"

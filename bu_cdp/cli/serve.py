@@ -22,9 +22,11 @@ SERVER_KEY_ENV = "BU_CDP_SERVER_API_KEY"
 
 def server_config(args: argparse.Namespace) -> ServerConfig:
     """The server's settings from ``serve``'s flags (and the environment they fall back on)."""
+    from bu_cdp.server.chromium import isolation
     from bu_cdp.server.config import ServerConfig, default_max_browsers
 
     proxies = _proxies(args)  # a mistake there ends the start before a key is made up
+    isolation.wanted()  # BU_CDP_ISOLATION, likewise
     api_key = args.api_key or os.environ.get(SERVER_KEY_ENV)
     if not api_key:
         api_key = secrets.token_urlsafe(24)

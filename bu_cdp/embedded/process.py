@@ -33,9 +33,11 @@ def _check_environment() -> None:
     """What the child reads from the environment, checked here: a mistake is this call's
     ``ConfigurationError``, naming the variable, not a child that ends at its start (the
     proxy map only when it is set: checking it imports the server)."""
+    from bu_cdp.server.chromium import isolation
     from bu_cdp.server.config import default_max_browsers
 
     sizing.warm_browsers(os.environ, default_max_browsers())
+    isolation.wanted()
     if os.environ.get("BU_CDP_PROXIES"):
         from bu_cdp.server.proxies.selection import country_upstreams, proxies_from_env
 

@@ -13,6 +13,9 @@ the machine (each test's too) draws from one pool and no two live browsers share
 
 Without root (or without ``setpriv``, or where the kernel refuses the uid) every Chromium
 runs as the server's own user: ``status()`` says so, for ``bu-cdp serve`` and ``doctor``.
+``BU_CDP_ISOLATION=off`` asks for that where one trusts every client and every page (a CI
+container that is itself the boundary): a Chromium that is not root's costs some speed
+(BENCHMARKS.md), and as root it then runs without its sandbox, as Playwright's own launch does.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.shared.disk import try_lock
 
 # 2^31 - 2^24 and up: far above the ranges of system users (< 1000), people (< 60000)
@@ -35,6 +39,7 @@ from bu_cdp.server.shared.disk import try_lock
 UID_BASE = 2_130_706_432
 UID_COUNT = 65_536
 LOCK_DIR = Path("/run/bu-cdp-uids")
+ISOLATION_ENV = "BU_CDP_ISOLATION"
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,21 @@ def close_to_others(folder: Path) -> None:
         folder.chmod(0o700)
 
 
+def wanted() -> bool:
+    """``BU_CDP_ISOLATION``: ``on`` (the default) or ``off``; anything else is an error."""
+    given = os.environ.get(ISOLATION_ENV, "").strip()
+    if given.lower() in ("", "on"):
+        return True
+    if given.lower() == "off":
+        return False
+    raise ConfigurationError(f"{ISOLATION_ENV} must be on or off, not {given!r}")
+
+
 @functools.cache
 def status() -> Status:
     """Found once per process by trying (in a thread at server start, see BrowserManager)."""
+    if not wanted():
+        return Status(False, _sandbox_works(None), f"turned off by {ISOLATION_ENV}=off")
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return Status(False, _sandbox_works(None), "the server does not run as root")
     setpriv = shutil.which("setpriv")
