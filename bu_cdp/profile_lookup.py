@@ -8,7 +8,7 @@ import logging
 import re
 from typing import Any
 
-from bu_cdp._effects import Procedure, call
+from bu_cdp.effects import Procedure, call
 from bu_cdp.errors import ProfileLookupError
 from bu_cdp.options import KEYWORDS, BrowserPlan, Words
 

@@ -1,7 +1,7 @@
 """A test's handle on a remote browser, and what the plugin does with it: the test's own
 context and page, tracing, and the screenshot and trace a failure leaves behind.
 
-The Playwright steps are procedures (``bu_cdp._effects``): one definition for sync and async.
+The Playwright steps are procedures (``bu_cdp.effects``): one definition for sync and async.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bu_cdp._effects import Procedure, call
+from bu_cdp.effects import Procedure, call
 from conftest_plugin import artifacts
 from conftest_plugin.options import Settings
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bu_cdp._effects import run_async, run_sync
+from bu_cdp.effects import run_async, run_sync
 from conftest_plugin import (
     artifacts,
     contexts,

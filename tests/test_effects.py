@@ -1,4 +1,4 @@
-"""The sync/async seam (``bu_cdp._effects``): a procedure names each method where it calls it
+"""The sync/async seam (``bu_cdp.effects``): a procedure names each method where it calls it
 (``call(obj.method, ...)``), so mypy checks the name on both faces, and at run time a misspelt
 one is an ``AttributeError`` at once, in the procedure, never handed to the runner as a string
 that fails later (the connect loop used to retry that for its whole bound and then report a
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bu_cdp._effects import run_async, run_sync
+from bu_cdp.effects import run_async, run_sync
 from bu_cdp.models import Browser, BrowserStatus
 from bu_cdp.options import plan_browser
 from bu_cdp.remote.life import _BrowserLife

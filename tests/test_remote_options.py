@@ -16,7 +16,7 @@ from playwright.sync_api import Playwright, sync_playwright
 
 from bu_cdp import AsyncRemoteBrowser, BrowserUse, RemoteBrowser, async_remote_browser
 from bu_cdp import remote_browser as remote_browser_cm
-from bu_cdp._effects import run_sync
+from bu_cdp.effects import run_sync
 from bu_cdp.errors import NotFoundError, PaymentRequiredError, ProfileLookupError
 from bu_cdp.models import BrowserCreate, CustomProxy
 from bu_cdp.options import minutes_from_text, plan_browser, screen_from_text

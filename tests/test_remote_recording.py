@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bu_cdp import AsyncBrowserUse, BrowserUse, RemoteBrowser
-from bu_cdp._effects import run_async, run_sync
+from bu_cdp.effects import run_async, run_sync
 from bu_cdp.models import Browser
 from bu_cdp.options import plan_browser
 from bu_cdp.remote.life import _BrowserLife

@@ -13,11 +13,11 @@ import sys
 from typing import Any
 
 from bu_cdp import _exits
-from bu_cdp._effects import run_sync
 from bu_cdp.cli import resource_commands
 from bu_cdp.cli.output import Output, Waiting
 from bu_cdp.cli.shared import client_for, usage_error
 from bu_cdp.client import BrowserUse
+from bu_cdp.effects import run_sync
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.leaks import stop_leaked
 from bu_cdp.ledger import ledger_path

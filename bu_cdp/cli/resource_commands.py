@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bu_cdp._effects import run_sync
 from bu_cdp.cli.output import Output, Progress, ProgressReader
 from bu_cdp.cli.shared import client_for, usage_error
 from bu_cdp.client import BrowserUse
+from bu_cdp.effects import run_sync
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.options import Words
 from bu_cdp.profile_lookup import profile_id_for

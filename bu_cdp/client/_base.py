@@ -20,10 +20,10 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bu_cdp import errors, models
-from bu_cdp._effects import Emit, iterate_async, iterate_sync, run_async, run_sync
 from bu_cdp.client._dialect import Paging, Route, route
 from bu_cdp.client._flow import ApiRequest, Flow, send
 from bu_cdp.client._io import AsyncIO, SyncIO
+from bu_cdp.effects import Emit, iterate_async, iterate_sync, run_async, run_sync
 from bu_cdp.settings import Dialect
 
 Params = ParamSpec("Params")  # a flow method's parameters, after self
@@ -182,7 +182,7 @@ def _unsaid(operation: str, dialect: Dialect, given: Mapping[str, Any]) -> error
 
 class _FlowMethod(Generic[Params, T]):
     """A flow written once that a resource's method runs with the sync or the async runner of
-    ``bu_cdp._effects``, as the resource's I/O is sync or async."""
+    ``bu_cdp.effects``, as the resource's I/O is sync or async."""
 
     # (sync runner, async runner); a runner is a plain function, not a method of the class
     runners: tuple[Callable[[Flow[Any]], Any], Callable[[Flow[Any]], Any]]

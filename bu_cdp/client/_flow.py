@@ -1,6 +1,6 @@
 """The client's one implementation, free of I/O.
 
-Every operation is a generator (a *flow*, see ``bu_cdp._effects``) that yields effects —
+Every operation is a generator (a *flow*, see ``bu_cdp.effects``) that yields effects —
 send this request, pause this long, hand the caller this item — and receives their results.
 Sync and async clients differ only in the object that sends (``_io.py``), so they share every
 line of logic: request shapes, retries, error mapping, polling and paging.
@@ -21,7 +21,7 @@ from typing import IO, Any, Protocol, TypeAlias, TypeVar
 import httpx
 
 from bu_cdp import errors
-from bu_cdp._effects import Pause, Procedure, call
+from bu_cdp.effects import Pause, Procedure, call
 from bu_cdp.wire import API_KEY_HEADER
 
 T = TypeVar("T")

@@ -1,7 +1,7 @@
 """The only sync/async pair of the client: sending one request over httpx.
 
 Everything else (request shapes, retries, error mapping, polling, paging) lives in flows
-that both faces share (see ``bu_cdp._effects``). A transport error is returned, not raised,
+that both faces share (see ``bu_cdp.effects``). A transport error is returned, not raised,
 so the retry policy can weigh it like an answer.
 """
 

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from bu_cdp import errors, models
-from bu_cdp._effects import Emit, Pause
 from bu_cdp.client._base import (
     CREATE_TIMEOUT,
     D,
@@ -23,6 +22,7 @@ from bu_cdp.client._base import (
     endpoint,
 )
 from bu_cdp.client._flow import Flow
+from bu_cdp.effects import Emit, Pause
 
 log = logging.getLogger("bu_cdp")
 

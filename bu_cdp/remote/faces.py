@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Generic, Self, TypeVar, Unpack, cast
 
 from bu_cdp import _exits
-from bu_cdp._effects import run_async, run_sync
+from bu_cdp.effects import run_async, run_sync
 from bu_cdp.options import DEFAULT_CONNECT_TIMEOUT, BrowserOptions, plan_browser
 from bu_cdp.remote.life import _BrowserLife, _is_cdp_address
 from bu_cdp.remote.shared_playwright import (

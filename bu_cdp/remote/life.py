@@ -1,6 +1,6 @@
 """The one implementation of a remote browser's life, for both faces (``bu_cdp.remote.faces``).
 
-``_BrowserLife``'s procedures (``bu_cdp._effects``) do everything once: find the profile,
+``_BrowserLife``'s procedures (``bu_cdp.effects``) do everything once: find the profile,
 create or look up the browser, connect Playwright over its ``cdp_url`` (bounded, retried while
 the browser comes up), find the page, reconnect once if asked, and on the way out disconnect,
 stop (or leave running, when asked) and wait for the recording. They are typed against either
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
 from bu_cdp import _exits
-from bu_cdp._effects import Pause, Procedure, call
+from bu_cdp.effects import Pause, Procedure, call
 from bu_cdp.errors import BrowserConnectError, BuCdpError, NotFoundError
 from bu_cdp.models import Browser, BrowserStatus
 from bu_cdp.options import BrowserPlan

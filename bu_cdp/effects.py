@@ -12,6 +12,7 @@ thrown back into it, so its own try/finally does the cleaning up:
 - ``Emit(value)``: hand a value to whoever iterates the procedure (paging, streams).
 
 This is what keeps every sync/async pair in bu-cdp one implementation with two thin faces.
+The client, the handles, the CLI and the pytest plugin all write their steps with it.
 """
 
 from __future__ import annotations
