@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -37,6 +38,15 @@ for _name in (
 # of its own (subprocesses inherit TMPDIR). So the leak checks below see only this run's
 # Chromium and folders, even with other test runs on the machine.
 SESSION_TMP = Path(tempfile.mkdtemp(prefix="bu-cdp-tests-"))
+
+
+@atexit.register
+def _no_empty_session_folder() -> None:
+    """A run that selects no test never reaches the session fixture below: no folder stays."""
+    with contextlib.suppress(OSError):
+        SESSION_TMP.rmdir()
+
+
 os.environ["TMPDIR"] = str(SESSION_TMP)
 tempfile.tempdir = str(SESSION_TMP)
 # Servers without a data_dir of their own (the shared one, the embedded default) keep their

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from bu_cdp import BrowserUse
 from bu_cdp.cli import main
 from bu_cdp.cli.output import Progress, Waiting
 from bu_cdp.ledger import Ledger
+from bu_cdp.server.chromium.launch import SHORT_TMP_ROOT
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.waiting import wait_until
@@ -504,3 +507,21 @@ def test_browsers_list_without_an_api_says_what_to_set(
     monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
     code, _, err = run(capsys, "browsers", "list")
     assert code == 1 and "set BU_CDP_BASE_URL" in err and err.count("\n") == 1
+
+
+def test_doctor_leaves_no_temporary_folder_even_under_a_deep_temp_folder(
+    on_server: ServerThread, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a deep TMPDIR Chromium's own temp folder is a short one in /tmp (its socket's path
+    must fit): doctor's trial start removes it too."""
+    deep = Path(tempfile.gettempdir()) / ("d" * 60)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    short_ones = set(SHORT_TMP_ROOT.glob("bu-cdp-tmp-*"))
+    try:
+        _, out, _ = run(capsys, "doctor")
+        assert "[ok  ] chromium starts: headless" in out
+        assert set(SHORT_TMP_ROOT.glob("bu-cdp-tmp-*")) == short_ones
+        assert list(deep.iterdir()) == []
+    finally:
+        shutil.rmtree(deep, ignore_errors=True)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 import time
@@ -87,6 +88,8 @@ def _chromium_starts(path: str) -> Check:
         except LaunchError as exc:
             fix = "see the log above; as root the server already adds --no-sandbox"
             return Check("chromium starts", False, f"{exc}: {log_tail(plan.log_path)}", fix)
+        finally:  # outside the scratch folder where its path would be too long for a socket
+            shutil.rmtree(plan.tmp_dir, ignore_errors=True)
     return Check("chromium starts", True, f"headless, DevTools up in {elapsed:.2f}s")
 
 
