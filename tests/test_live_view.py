@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +15,7 @@ from bu_cdp import BrowserUse
 from bu_cdp.models import Browser
 from bu_cdp.server.chromium.launch import find_chromium
 from bu_cdp.server.screen.live_view import input_command
+from bu_cdp.server.screen.screencast import SETTLED_AFTER
 from bu_cdp.server.thread import ServerThread
 from tests.support.pages import PageServer
 from tests.support.waiting import wait_until
@@ -184,3 +186,30 @@ def test_viewer_input_is_limited_to_mouse_and_keys() -> None:
     assert (method, params["type"], params["text"]) == ("Input.dispatchKeyEvent", "keyDown", "a")
     assert _command({"type": "key", "event": "keyDown", "key": "Enter"})[1]["type"] == "rawKeyDown"
     assert _command({"type": "wheel", "x": 1, "y": 1, "deltaY": 120})[1]["deltaY"] == 120.0
+
+
+def test_a_capture_gone_silent_is_restarted_when_its_tab_navigates(
+    remote: Browser,
+    playwright: Playwright,
+    viewer: PwBrowser,
+    pages: PageServer,
+    server: ServerThread,
+) -> None:
+    """Stands in for a race no test can time: Chromium's capture of the tab stops behind the
+    server's back (seen when a capture restarts while the page's document is being swapped).
+    The tab's next navigation still brings its picture."""
+    page = playwright.chromium.connect_over_cdp(remote.cdp_url or "").contexts[0].pages[0]
+    page.goto(pages.url + "/")
+    live = viewer.new_page(viewport={"width": 1400, "height": 900})
+    live.goto(remote.live_url or "")
+    live.wait_for_function("Number(document.body.dataset.frames) > 0")
+    starting = server.app.state.screencasts._casts[remote.id]
+    cast = starting.result()
+    wait_until(lambda: cast._same_pictures >= SETTLED_AFTER, 15, "the still page to settle")
+    home = _screen(live)
+    silence = cast._cdp.send("Page.stopScreencast", session_id=cast._session)
+    asyncio.run_coroutine_threadsafe(silence, starting.get_loop()).result(10)
+
+    page.goto(pages.url + "/about")
+    expect(live.locator("#url")).to_have_text(pages.url + "/about")
+    _changes_from(live, home)

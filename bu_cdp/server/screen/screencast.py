@@ -35,6 +35,9 @@ log = logging.getLogger("bu_cdp.server")
 
 JPEG_QUALITY = 60
 SETTLED_AFTER = 3  # restarts that bring the same picture before the screencast is left running
+# A tab that navigated and sent no picture within this many seconds has its capture restarted:
+# a capture restarted while the page's document was being swapped can stay silent for good.
+PICTURE_AFTER_NAVIGATION = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Screencast:
         self._switching: asyncio.Task[None] | None = None
         self._pausing: str | None = None  # the session whose screencast is paused for a while
         self._same_pictures = 0
+        self._frames = 0  # frames received, to tell whether a navigation brought one
         self._background: set[asyncio.Task[Any]] = set()
         self._frame_listeners: set[FrameListener] = set()
         self._tab_listeners: set[TabListener] = set()
@@ -159,6 +163,8 @@ class Screencast:
             self._follow(target_id)
         if target_id == self._target and old != tab:
             self._tell_tab(tab)
+        if target_id == self._target and old is not None and old.url != tab.url and self._session:
+            self._in_background(self._picture_after_navigation(self._session, self._frames))
 
     def _forget(self, target_id: str) -> None:
         self._tabs.pop(target_id, None)
@@ -236,6 +242,7 @@ class Screencast:
     def _on_frame(self, params: dict[str, Any]) -> None:
         session = self._session
         assert session is not None
+        self._frames += 1
         meta = params.get("metadata", {})
         frame = Frame(
             jpeg=base64.b64decode(params["data"]),
@@ -246,9 +253,7 @@ class Screencast:
         same = self.last_frame is not None and frame.jpeg == self.last_frame.jpeg
         self._same_pictures = self._same_pictures + 1 if same else 0
         if not same:
-            self.last_frame = frame
-            for listener in list(self._frame_listeners):
-                listener(frame)
+            self._deliver(frame)
         number = int(params["sessionId"])
         if self._pausing == session or self._same_pictures >= SETTLED_AFTER:
             self._in_background(self._ack(session, number))  # settled: leave it running
@@ -277,6 +282,34 @@ class Screencast:
         finally:
             if self._pausing == session:
                 self._pausing = None
+
+    async def _picture_after_navigation(self, session: str, frames: int) -> None:
+        """A tab whose navigation brought no picture in time: take one, and restart its
+        capture (a restarted capture sends nothing until the page draws again)."""
+        await asyncio.sleep(PICTURE_AFTER_NAVIGATION)
+        if self._frames != frames or self._cdp is None or session != self._session:
+            return
+        log.debug("screencast: no picture since the tab navigated; taking one")
+        with contextlib.suppress(CdpError, TimeoutError, KeyError, ValueError):
+            await self._cdp.send("Page.stopScreencast", session_id=session)
+            await self._start_capture(session)
+            metrics = await self._cdp.send("Page.getLayoutMetrics", session_id=session)
+            viewport = metrics["cssLayoutViewport"]
+            width, height = int(viewport["clientWidth"]), int(viewport["clientHeight"])
+            scale = min(1.0, self._max_size[0] / width, self._max_size[1] / height)
+            clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}
+            shot = await self._cdp.send(
+                "Page.captureScreenshot",
+                {"format": "jpeg", "quality": JPEG_QUALITY, "clip": clip},
+                session_id=session,
+            )
+            if self._frames == frames and session == self._session:  # none came meanwhile
+                self._deliver(Frame(base64.b64decode(shot["data"]), time.time(), width, height))
+
+    def _deliver(self, frame: Frame) -> None:
+        self.last_frame = frame
+        for listener in list(self._frame_listeners):
+            listener(frame)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
