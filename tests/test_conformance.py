@@ -21,34 +21,13 @@ import httpx
 import pytest
 import schemathesis
 from schemathesis import Case
-from schemathesis.config import SchemathesisConfig
 
 from bu_cdp.server.thread import ServerThread
-from tests.support.conformance import answer_checks, call_and_check
+from tests.support.conformance import answer_checks, call_and_check, run_config
 
 SPEC = Path(str(resources.files("bu_cdp").joinpath("openapi.yaml")))
 
-CONFIG = SchemathesisConfig.from_str(
-    """
-seed = 20240501
-suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
-
-[generation]
-mode = "all"
-max-examples = 5
-deterministic = true
-no-shrink = true
-database = "none"
-
-[phases.stateful]
-enabled = false
-
-[[operations]]
-include-operation-id = "createBrowser"
-phases.coverage.enabled = false
-generation.max-examples = 3
-"""
-)
+CONFIG = run_config(seed=20240501, max_examples=5, slow_create="createBrowser", slow_examples=3)
 
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 

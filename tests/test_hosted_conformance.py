@@ -20,38 +20,17 @@ import httpx
 import pytest
 import schemathesis
 from schemathesis import Case
-from schemathesis.config import SchemathesisConfig
 
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
-from tests.support.conformance import answer_checks, call_and_check
+from tests.support.conformance import answer_checks, call_and_check, run_config
 from tests.test_hosted_browsers import hosted_url
 
 HOSTED_DOCUMENT = Path(str(resources.files("bu_cdp").joinpath("openapi.hosted.json")))
 CREATE_BROWSER = "create_browser_session_browsers_post"
 CREATE_SESSION = "create_session_sessions_post"
 
-CONFIG = SchemathesisConfig.from_str(
-    f"""
-seed = 20261205
-suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
-
-[generation]
-mode = "all"
-max-examples = 4
-deterministic = true
-no-shrink = true
-database = "none"
-
-[phases.stateful]
-enabled = false
-
-[[operations]]
-include-operation-id = "{CREATE_BROWSER}"
-phases.coverage.enabled = false
-generation.max-examples = 3
-"""
-)
+CONFIG = run_config(seed=20261205, max_examples=4, slow_create=CREATE_BROWSER, slow_examples=3)
 
 schema = schemathesis.openapi.from_path(HOSTED_DOCUMENT, config=CONFIG).exclude(
     path_regex="^/boxes"

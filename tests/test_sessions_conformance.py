@@ -18,37 +18,16 @@ import httpx
 import pytest
 import schemathesis
 from schemathesis import Case
-from schemathesis.config import SchemathesisConfig
 
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
-from tests.support.conformance import answer_checks, call_and_check
+from tests.support.conformance import answer_checks, call_and_check, run_config
 from tests.support.scripted_llm import ScriptedLLM, done_text
 from tests.test_conformance import SERVER_ERRORS
 
 SPEC = Path(str(resources.files("bu_cdp").joinpath("openapi.yaml")))
 
-CONFIG = SchemathesisConfig.from_str(
-    """
-seed = 20240502
-suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
-
-[generation]
-mode = "all"
-max-examples = 5
-deterministic = true
-no-shrink = true
-database = "none"
-
-[phases.stateful]
-enabled = false
-
-[[operations]]
-include-operation-id = "createSession"
-phases.coverage.enabled = false
-generation.max-examples = 4
-"""
-)
+CONFIG = run_config(seed=20240502, max_examples=5, slow_create="createSession", slow_examples=4)
 
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG).include(tag="Sessions")
 

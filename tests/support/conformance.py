@@ -13,7 +13,37 @@ from typing import Any
 
 import httpx
 from schemathesis import Case
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+
+def run_config(
+    seed: int, max_examples: int, slow_create: str, slow_examples: int
+) -> SchemathesisConfig:
+    """Every run's settings: all generation modes, deterministic, no stateful phase; the
+    create that launches Chromium or runs an agent (``slow_create``) has fewer examples and
+    no coverage phase."""
+    return SchemathesisConfig.from_str(
+        f"""
+seed = {seed}
+suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
+
+[generation]
+mode = "all"
+max-examples = {max_examples}
+deterministic = true
+no-shrink = true
+database = "none"
+
+[phases.stateful]
+enabled = false
+
+[[operations]]
+include-operation-id = "{slow_create}"
+phases.coverage.enabled = false
+generation.max-examples = {slow_examples}
+"""
+    )
 
 
 def _operation_id(case: Case) -> str:
