@@ -70,10 +70,10 @@ def _chromium(explicit: str | None) -> tuple[Check, str | None]:
 
 def _chromium_starts(path: str) -> Check:
     """Start Chromium as the server does (headless, our flags) and wait for its DevTools port."""
-    from bu_cdp.server.chromium.launch import LaunchError, LaunchPlan, launch, log_tail
+    from bu_cdp.server.chromium.launch import DEFAULT_WINDOW, LaunchError, launch, log_tail, plan_in
 
     with tempfile.TemporaryDirectory(prefix="bu-cdp-doctor-") as scratch:
-        plan = LaunchPlan(path, Path(scratch) / "user-data", Path(scratch) / "chromium.log")
+        plan = plan_in(Path(scratch), path, DEFAULT_WINDOW, run_as=None)
 
         async def start_and_stop() -> float:
             started = time.monotonic()
