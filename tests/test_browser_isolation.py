@@ -26,10 +26,11 @@ from bu_cdp import BrowserUse
 from bu_cdp.cli import main
 from bu_cdp.server.chromium import isolation
 from bu_cdp.server.chromium import launch as chromium
+from bu_cdp.server.chromium.priority import can_raise_priority
 from bu_cdp.server.thread import ServerThread
 from tests.support.local_api import create_browser, key_header
 from tests.support.pages import PageServer
-from tests.support.processes import children_of, group_of
+from tests.support.processes import children_of, group_of, threads_niceness
 from tests.support.proxy import AuthProxy
 from tests.support.serving import LOG_NAME, serve_process
 from tests.support.waiting import wait_until
@@ -141,6 +142,42 @@ def test_a_download_cannot_land_in_another_browsers_folder_nor_the_servers(
             wait_until(download_ended, 60, "the download to end")
             assert not any(name in path.name for path in target.rglob("*")), ended
         browser.close()
+
+
+@needs_root
+@pytest.mark.skipif(not can_raise_priority(), reason="the server has no CAP_SYS_NICE to pass on")
+def test_an_isolated_chromium_raises_its_threads_as_root_s_does_and_its_pages_hold_no_capability(
+    make_server: Callable[..., ServerThread], pages: PageServer
+) -> None:
+    """CAP_SYS_NICE, and only it, goes with a browser's uid: Chromium raises its compositor
+    and I/O threads (-8), as a root Chromium does; the renderers, where pages run, hold no
+    capability at all (its sandbox's user namespaces)."""
+    server = make_server()
+    answer = create_browser(server, {}).json()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.connect_over_cdp(answer["cdp_url"])
+            browser.contexts[0].pages[0].goto(pages.url + "/")
+            pid = server.manager.get(answer["id"]).process.pid
+            chromiums = {p.pid: p for p in group_of(pid)}
+            assert _capabilities(chromiums[pid].pid, "CapEff") == 1 << _CAP_SYS_NICE
+            renderers = [p for p in chromiums.values() if "--type=renderer" in p.command]
+            assert renderers
+            assert all(_capabilities(p.pid, "CapEff") == 0 for p in renderers)
+            assert min(threads_niceness(pid).values()) < 0
+            browser.close()
+    finally:
+        _stop(server, answer["id"])
+
+
+def _capabilities(pid: int, which: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{which}:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no {which} for {pid}")
+
+
+_CAP_SYS_NICE = 23
 
 
 def test_chromium_inherits_no_socket_and_no_secret_of_the_server(tmp_path: Path) -> None:

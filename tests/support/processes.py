@@ -7,6 +7,7 @@ yet reaped) hold nothing and are left out, as are processes that end while being
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,16 @@ def scan(*, environ: bool = False) -> list[Process]:
         if entry.name.isdigit()
     )
     return [process for process in found if process is not None]
+
+
+def threads_niceness(pgid: int) -> dict[int, int]:
+    """The niceness of every thread (by its id) of every process of the group ``pgid``."""
+    found = {}
+    for process in group_of(pgid):
+        for task in Path(f"/proc/{process.pid}/task").glob("*/stat"):
+            with contextlib.suppress(OSError, IndexError):  # the thread ended meanwhile
+                found[int(task.parent.name)] = int(task.read_text().rsplit(")", 1)[1].split()[16])
+    return found
 
 
 def with_marker(marker: str) -> list[Process]:

@@ -34,7 +34,7 @@ from bu_cdp.server.browsers.hooks import BrowserHooks
 from bu_cdp.server.browsers.metrics import ServerMetrics
 from bu_cdp.server.browsers.pool import WarmChromium, WarmPool
 from bu_cdp.server.browsers.record import ManagedBrowser
-from bu_cdp.server.chromium import isolation, workdirs
+from bu_cdp.server.chromium import isolation, priority, workdirs
 from bu_cdp.server.chromium import launch as chromium
 from bu_cdp.server.chromium.cdp import CdpConnection, CdpError, page_window, set_content_size
 from bu_cdp.server.config import ServerConfig
@@ -45,9 +45,6 @@ from bu_cdp.server.shared.schemas import BrowserCreateRequest
 log = logging.getLogger("bu_cdp.server")
 
 DEFAULT_WINDOW = chromium.DEFAULT_WINDOW
-# A pool's Chromium starts while a test runs: at this niceness it takes only the CPU the
-# browsers in use leave idle, on a small machine the difference between the two.
-POOL_NICENESS = 10
 
 
 class BrowserManager:
@@ -180,7 +177,8 @@ class BrowserManager:
             if warm is not None:
                 try:
                     await warm.resize(browser.window)
-                    chromium.set_niceness(warm.process.pid, 0)  # in use now: full priority
+                    # In use now: full priority.
+                    await asyncio.to_thread(priority.restore, warm.process.pid)
                     browser.process, browser.from_pool = warm.process, True
                 except (CdpError, OSError, TimeoutError) as exc:
                     log.warning("a warm Chromium failed at hand-out (%s); launching one", exc)
@@ -276,8 +274,10 @@ class BrowserManager:
                 process = early.process
             else:
                 plan = self._plan(workdir, DEFAULT_WINDOW)
-                if chromium.can_raise_priority():  # a refill waits; the browsers in use don't
-                    plan.niceness = POOL_NICENESS
+                # A refill starts while a test runs: lowered, it takes only the CPU the
+                # browsers in use leave idle, on a small machine the difference between the two.
+                if priority.can_raise_priority():
+                    plan.niceness = priority.POOL_NICENESS
                 process = await self._launch(plan)
             cdp = await CdpConnection.open(process.pipe)
             window_id = await page_window(cdp)

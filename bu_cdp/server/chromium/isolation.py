@@ -14,8 +14,9 @@ the machine (each test's too) draws from one pool and no two live browsers share
 Without root (or without ``setpriv``, or where the kernel refuses the uid) every Chromium
 runs as the server's own user: ``status()`` says so, for ``bu-cdp serve`` and ``doctor``.
 ``BU_CDP_ISOLATION=off`` asks for that where one trusts every client and every page (a CI
-container that is itself the boundary): a Chromium that is not root's costs some speed
-(BENCHMARKS.md), and as root it then runs without its sandbox, as Playwright's own launch does.
+container that is itself the boundary): as root it then runs without its sandbox, as
+Playwright's own launch does. An isolated Chromium keeps one capability where the server has
+it, CAP_SYS_NICE (``PRIORITY_SWITCHES``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,14 @@ def give(path: Path, uid: int) -> None:
     for folder, dirs, files in os.walk(path):
         for name in (*dirs, *files):
             os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+
+
+# The one capability a browser's uid keeps, where the server has it: CAP_SYS_NICE. Chromium
+# raises its compositor and I/O threads to niceness -8 when it may, as a root Chromium
+# (Playwright's own launch as root) does; without it every page of a browser on a uid of its
+# own waits behind the test that drives it on a busy machine (BENCHMARKS.md). Its sandboxed
+# renderers, where pages run, are in user namespaces of their own and do not hold it.
+PRIORITY_SWITCHES = ("--inh-caps=+sys_nice", "--ambient-caps=+sys_nice")
 
 
 def switch_prefix(uid: int) -> tuple[str, ...]:

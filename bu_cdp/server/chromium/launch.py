@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bu_cdp.errors import ConfigurationError
-from bu_cdp.server.chromium import isolation
+from bu_cdp.server.chromium import isolation, priority
 from bu_cdp.server.chromium.cdp import close_browser
 from bu_cdp.server.chromium.pipe import CdpError, CdpPipe
 
@@ -127,7 +127,7 @@ class LaunchPlan:
     env: dict[str, str] = field(default_factory=dict)
     start_url: str = "about:blank"
     run_as: int | None = None  # a uid of its own (see isolation); None: the server's user
-    niceness: int = 0  # a pool's launch yields the CPU to browsers in use (see set_niceness)
+    niceness: int = 0  # a pool's launch yields the CPU to browsers in use (see priority)
 
     @property
     def workdir(self) -> Path:
@@ -159,7 +159,8 @@ class LaunchPlan:
         prefix = parent_death_prefix()
         if self.run_as is None or not prefix:
             return prefix
-        return (prefix[0], *isolation.switch_prefix(self.run_as), *prefix[1:])
+        keep = isolation.PRIORITY_SWITCHES if priority.can_raise_priority() else ()
+        return (prefix[0], *isolation.switch_prefix(self.run_as), *keep, *prefix[1:])
 
     def environment(self) -> dict[str, str]:
         """The allow-listed part of the server's environment, its folders, the plan's own."""
@@ -239,32 +240,6 @@ class ChromiumProcess:
         with contextlib.suppress(ProcessLookupError):
             await self.process.wait()
         self.pipe.close()
-
-
-def set_niceness(pid: int, niceness: int) -> bool:
-    """Set the niceness of every process (and thread) of a Chromium's process group."""
-    try:
-        os.setpriority(os.PRIO_PGRP, pid, niceness)
-    except OSError:
-        return False
-    return True
-
-
-@functools.cache
-def can_raise_priority() -> bool:
-    """Whether this process may give a Chromium back the priority it lowered (CAP_SYS_NICE):
-    without it a lowered Chromium would stay slow once in use, so none is lowered."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return False
-    for line in status.splitlines():
-        if line.startswith("CapEff:"):
-            return bool(int(line.split()[1], 16) & (1 << _CAP_SYS_NICE))
-    return False
-
-
-_CAP_SYS_NICE = 23
 
 
 def kill_group(pid: int) -> None:
@@ -362,7 +337,7 @@ async def start(plan: LaunchPlan) -> ChromiumProcess:
         os.close(commands_in)  # Chromium's ends: this process keeps only its own
         os.close(messages_out)
     if plan.niceness:
-        set_niceness(process.pid, plan.niceness)
+        priority.lower(process.pid, plan.niceness)
     try:
         pipe = await CdpPipe.open(messages_in, commands_out)
     except BaseException:
