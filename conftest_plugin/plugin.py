@@ -77,6 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     warnings.filterwarnings("ignore", message=re.escape(LOOP_SCOPE_UNSET))
     config.stash[SETTINGS] = settings = read_settings(config)
     config.addinivalue_line("markers", MARKER_HELP)
+    if (settings.remote_scope if settings.remote else settings.scope) == "session":
+        # One browser for the run: the embedded default starts it ahead and keeps no other.
+        from bu_cdp.embedded import expect_one_browser
+
+        expect_one_browser()
     if settings.remote:
         remote_mode.check_usage(config)
         # Registered after pytest-playwright (an entry point), so these definitions win; a

@@ -11,7 +11,7 @@ from playwright.sync_api import sync_playwright
 
 from bu_cdp import RemoteBrowser, remote_browser
 from bu_cdp.embedded import embedded_server, stop_embedded_server
-from bu_cdp.embedded.sizing import warm_browsers
+from bu_cdp.embedded.sizing import ONE_BROWSER_ENV, warm_browsers, warm_launches
 from bu_cdp.errors import ConfigurationError
 from bu_cdp.server.config import ServerConfig
 from bu_cdp.server.thread import ServerThread
@@ -62,6 +62,23 @@ def test_the_pool_is_sized_from_the_environment(
     environ: dict[str, str], max_browsers: int, warm: int
 ) -> None:
     assert warm_browsers(environ, max_browsers) == warm
+    assert warm_launches(environ) is None  # refilled for as long as the server runs
+
+
+@pytest.mark.parametrize(
+    ("environ", "warm", "launches"),
+    [
+        ({ONE_BROWSER_ENV: "1", "PYTEST_VERSION": "9"}, 1, 1),  # started ahead, then none
+        ({ONE_BROWSER_ENV: "1"}, 1, 1),
+        ({ONE_BROWSER_ENV: "1", "BU_CDP_WARM": "2"}, 2, None),  # the user's word wins
+        ({ONE_BROWSER_ENV: "1", "BU_CDP_WARM": "0"}, 0, None),
+    ],
+)
+def test_a_program_that_reuses_one_browser_gets_it_ahead_and_no_other(
+    environ: dict[str, str], warm: int, launches: int | None
+) -> None:
+    assert warm_browsers(environ, 8) == warm
+    assert warm_launches(environ) == launches
 
 
 @pytest.mark.parametrize("text", ["-1", "two"])

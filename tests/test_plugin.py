@@ -471,6 +471,46 @@ def test_embedded_default_and_a_browser_that_cannot_be_stopped(
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
 
 
+ONE_BROWSER_ON_THE_EMBEDDED_DEFAULT = """
+import httpx
+from bu_cdp.embedded import embedded_server
+
+def test_one({page}):
+    {page}.goto(URL)
+
+def test_two({page}):
+    {page}.goto(URL)
+
+def test_three({page}):
+    server = embedded_server()
+    metrics = httpx.get(
+        server.base_url + "/metrics", headers={{"X-Browser-Use-API-Key": server.api_key}}
+    ).json()
+    assert (metrics["launches"], metrics["creates_from_pool"]) == (1, 1), metrics
+"""
+
+
+@pytest.mark.parametrize(
+    ("page", "how"),
+    [("remote_browser", ["--bu-scope", "session"]), ("page", ["--bu-remote", "-p", "no:xdist"])],
+)
+def test_a_run_on_one_browser_gets_it_started_ahead_and_no_other_beside_its_tests(
+    pytester: pytest.Pytester,
+    pages: PageServer,
+    monkeypatch: pytest.MonkeyPatch,
+    page: str,
+    how: list[str],
+) -> None:
+    """The embedded default starts the run's one browser as it boots and keeps no other
+    ready: a refill would only take CPU from the tests (BENCHMARKS.md)."""
+    monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
+    monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
+    monkeypatch.delenv("BU_CDP_WARM", raising=False)
+    inner(pytester, pages, ONE_BROWSER_ON_THE_EMBEDDED_DEFAULT.format(page=page))
+    result = run(pytester, *how)
+    result.assert_outcomes(passed=3)
+
+
 ASYNC_WITHOUT_PYTEST_ASYNCIO = """
 async def test_async(async_remote_browser):
     pass

@@ -188,3 +188,20 @@ def test_a_pooled_chromium_starts_yielding_the_cpu_and_has_full_priority_once_ha
         raised = {tid: was for tid, was in before.items() if was < 0 and tid in after}
         assert {tid: after[tid] for tid in raised} == raised
         client.browsers.stop(browser.id or "")
+
+
+def test_a_pool_with_a_launch_budget_hands_out_its_chromium_and_launches_no_other(
+    make_server: Callable[..., ServerThread],
+) -> None:
+    """The embedded default of a run that reuses one browser: that one is started ahead, and
+    no replacement takes CPU from the tests once it is handed out."""
+    server = make_server(warm=1, warm_launches=1)
+    with client_for(server) as client:
+        browser = client.browsers.create(timeout=5)
+        assert server.manager.get(browser.id or "").from_pool
+        client.browsers.stop(browser.id or "")
+        second = client.browsers.create(timeout=5)  # launched for it, not taken ready
+        assert not server.manager.get(second.id or "").from_pool
+        client.browsers.stop(second.id or "")
+    assert server.manager.metrics.launches == 2
+    assert server.manager.pool.ready == 0 and not server.manager.pool.launching

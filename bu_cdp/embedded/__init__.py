@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _current: EmbeddedServer | None = None
+_one_browser = False
+
+
+def expect_one_browser() -> None:
+    """Say, before the embedded server starts, that this program reuses one browser for its
+    whole run (the pytest plugin's ``--bu-scope session`` and ``--bu-remote`` say so): the
+    server starts that browser's Chromium ahead, as it boots, and launches no other to keep
+    ready, which would only take CPU from the tests. ``BU_CDP_WARM`` still wins."""
+    global _one_browser
+    _one_browser = True
 
 
 def embedded_server() -> EmbeddedServer:
@@ -29,7 +39,7 @@ def embedded_server() -> EmbeddedServer:
         if _current is None or not _current.running:
             from bu_cdp.embedded.process import EmbeddedServer
 
-            _current = EmbeddedServer().start()
+            _current = EmbeddedServer(one_browser=_one_browser).start()
             atexit.register(_at_exit, _current)
         return _current
 

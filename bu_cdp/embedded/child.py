@@ -68,7 +68,7 @@ def main() -> int:
 
             runner.run(head_start.begin())
         try:
-            server = _server(api_key, sock, warm)
+            server = _server(api_key, sock, warm, sizing.warm_launches(os.environ))
         except Exception as exc:
             log.error("could not start: %s", exc)
             if warm:
@@ -94,7 +94,9 @@ def _warm_browsers() -> int:
     return sizing.warm_browsers(os.environ, default_max_browsers())
 
 
-def _server(api_key: str, sock: socket.socket, warm: int) -> uvicorn.Server:
+def _server(
+    api_key: str, sock: socket.socket, warm: int, warm_launches: int | None
+) -> uvicorn.Server:
     import uvicorn
 
     from bu_cdp.server.config import ServerConfig
@@ -107,6 +109,7 @@ def _server(api_key: str, sock: socket.socket, warm: int) -> uvicorn.Server:
         port=sock.getsockname()[1],
         proxies=proxies_from_env(),  # BU_CDP_PROXIES, as for `bu-cdp serve`
         warm=warm,
+        warm_launches=warm_launches,
     )
     # uvicorn's own loggers: warnings only, no line per request, through our handler.
     return uvicorn.Server(

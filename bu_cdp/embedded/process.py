@@ -50,8 +50,9 @@ def _check_environment() -> None:
 class EmbeddedServer:
     """``start()`` it once; ``stop()`` ends it and every browser it launched, gracefully."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, one_browser: bool = False) -> None:
         _check_environment()
+        self.one_browser = one_browser  # the program reuses one browser (``expect_one_browser``)
         self.api_key = secrets.token_urlsafe(24)
         self._sock = socket.create_server(("127.0.0.1", 0), backlog=128)
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/api/v3"
@@ -101,6 +102,7 @@ class EmbeddedServer:
             child.SOCKET_ENV: str(self._sock.fileno()),
             child.KEY_ENV: self.api_key,
             child.LOG_LEVEL_ENV: str(min(logging.INFO, log.getEffectiveLevel())),
+            **({sizing.ONE_BROWSER_ENV: "1"} if self.one_browser else {}),
         }
 
     def _run(self) -> None:

@@ -7,6 +7,9 @@ per test); a script that opens one browser would only pay for it. So:
 - under pytest (``PYTEST_VERSION``, set by pytest for its run, or an xdist worker), one: every
   xdist worker has a server of its own (BENCHMARKS.md says why) and runs one test at a time,
   so one browser ready while a test runs is all the next test can take;
+- a program that said it reuses one browser for its run (``expect_one_browser``: the plugin,
+  for ``--bu-scope session`` and ``--bu-remote``), one, launched once (``warm_launches``):
+  its browser early, and no other beside its tests;
 - otherwise none.
 
 Bounded by the machine: no warm browser where the server's own limit (``max_browsers``,
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from bu_cdp.errors import ConfigurationError
 
 WARM_ENV = "BU_CDP_WARM"
+ONE_BROWSER_ENV = "BU_CDP_EMBEDDED_ONE_BROWSER"  # set by the parent for its child
 
 
 def warm_browsers(environ: Mapping[str, str], max_browsers: int) -> int:
@@ -32,10 +36,20 @@ def warm_browsers(environ: Mapping[str, str], max_browsers: int) -> int:
         if wanted < 0:
             raise ConfigurationError(f"{WARM_ENV} must be a whole number, 0 or more: {explicit!r}")
         return min(wanted, max_browsers)
+    if environ.get(ONE_BROWSER_ENV) == "1":
+        return 1 if max_browsers >= 1 else 0
     if "PYTEST_VERSION" not in environ and "PYTEST_XDIST_WORKER" not in environ:
         return 0
     workers = _whole(environ.get("PYTEST_XDIST_WORKER_COUNT")) or 1
     return 1 if max_browsers >= 2 * workers else 0
+
+
+def warm_launches(environ: Mapping[str, str]) -> int | None:
+    """How many Chromiums the pool launches in all: one for a program that reuses one
+    browser (unless ``BU_CDP_WARM`` says otherwise), else no end (None)."""
+    if environ.get(WARM_ENV, "").strip() or environ.get(ONE_BROWSER_ENV) != "1":
+        return None
+    return 1
 
 
 def _whole(text: str | None) -> int:

@@ -27,6 +27,9 @@ class ServerConfig:
     queue_timeout: float = 10.0  # seconds a create waits for a free slot before 429
     max_queued: int = 32  # creates that may wait at once; past it, 429 at once
     warm: int = 0  # pre-launched plain browsers kept ready
+    # How many the pool launches in all (None: no end): the embedded default under a test
+    # run that reuses one browser wants its first one early, and no other.
+    warm_launches: int | None = None
     launch_timeout: float = 30.0
     default_timeout_minutes: int = 60
     # TEST SETTING, not for production: how many real seconds one API "minute" lasts

@@ -53,7 +53,7 @@ class BrowserManager:
         self.hooks = list(hooks or [])
         self.metrics = ServerMetrics()
         self.admission = Admission(config.max_browsers, config.max_queued, config.queue_timeout)
-        self.pool = WarmPool(config.warm, self._launch_warm)
+        self.pool = WarmPool(config.warm, self._launch_warm, config.warm_launches)
         self._browsers: dict[str, ManagedBrowser] = {}
         # Every browser from its creation until its ending is complete, starting ones
         # included: what shutdown waits for before the store closes.

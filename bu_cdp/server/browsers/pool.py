@@ -7,7 +7,8 @@ takes one may still be refused by a hook's ``prepare``: it then gives the Chromi
 unused, to the front of the pool; once the create keeps it, it becomes that browser's
 Chromium, its work folder becomes the browser's, and the pool starts another one in the
 background. One pool launch at a time, backing off after failures, so a broken
-Chromium does not spin the machine.
+Chromium does not spin the machine; and no more launches in all than ``launches`` says, if it
+says (a program that reuses one browser wants it early, and no other).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ Launcher = Callable[[], Awaitable[WarmChromium]]
 
 
 class WarmPool:
-    def __init__(self, size: int, launch: Launcher) -> None:
+    def __init__(self, size: int, launch: Launcher, launches: int | None = None) -> None:
         self.size = max(0, size)
+        self._launches_left = launches  # None: no end
         self._launch = launch
         self._ready: collections.deque[WarmChromium] = collections.deque()
         self._filler: asyncio.Task[None] | None = None
@@ -141,7 +143,7 @@ class WarmPool:
         return True
 
     def _refill(self) -> None:
-        if self._closed or self.size == 0:
+        if self._closed or self.size == 0 or self._launches_left == 0:
             return
         if self._filler is None or self._filler.done():
             self._filler = asyncio.get_running_loop().create_task(self._fill())
@@ -149,6 +151,10 @@ class WarmPool:
     async def _fill(self) -> None:
         failures = 0
         while not self._closed and len(self._ready) + self._lent < self.size:
+            if self._launches_left == 0:
+                return
+            if self._launches_left is not None:
+                self._launches_left -= 1  # a failed launch counts too: no retry past it
             self.launching = True
             try:
                 warm = await self._launch()
