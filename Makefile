@@ -31,6 +31,9 @@ bench: setup  ## the local server's benchmarks: ratios against a named baseline 
 	$(BIN)/python bench/pytest_suite.py
 
 setup: chromium $(STAMP)
+	@# Bytecode ahead, as pip's install writes it and an editable install does not: under
+	@# PYTHONDONTWRITEBYTECODE every process (the embedded server's) compiled bu_cdp again.
+	@$(BIN)/python -m compileall -q bu_cdp conftest_plugin >/dev/null
 
 chromium:
 	@scripts/ensure-chromium

@@ -163,3 +163,25 @@ def test_uvicorn_assumptions_of_the_head_timeout() -> None:
     hardening.install(options)
     config = uvicorn.Config(_app, **options)
     assert config.h11_max_incomplete_event_size == options["h11_max_incomplete_event_size"]
+
+
+def test_uvicorn_assumptions_of_the_embedded_servers_quick_end(
+    served: tuple[uvicorn.Server, int],
+) -> None:
+    # embedded.child._end_now reads ``started``, closes each of ``servers`` and awaits
+    # ``lifespan.shutdown()``, which must run the app's own ending (its lifespan's exit).
+    server, port = served
+    assert server.started is True
+    assert server.servers and all(callable(s.close) for s in server.servers)
+    assert inspect.iscoroutinefunction(server.lifespan.shutdown)
+    loop = server.servers[0].get_loop()
+    asyncio.run_coroutine_threadsafe(_close_and_end(server), loop).result(30)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert server.lifespan.shutdown_event.is_set()  # the app said lifespan.shutdown.complete
+
+
+async def _close_and_end(server: uvicorn.Server) -> None:
+    for listening in server.servers:
+        listening.close()
+    await server.lifespan.shutdown()

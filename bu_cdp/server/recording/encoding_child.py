@@ -21,14 +21,10 @@ import contextlib
 import os
 import queue
 import signal
-import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import BinaryIO, TypeVar
 
 import av
 from av.container import OutputContainer
@@ -36,7 +32,8 @@ from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-HEADER = struct.Struct("<dI")
+from bu_cdp.server.recording.frames import Record, put_newest, read_records
+
 CODEC = "libvpx"  # VP8: in every PyAV wheel, played by every browser
 VP8_OPTIONS = {"deadline": "realtime", "cpu-used": "16", "lag-in-frames": "0"}  # fastest
 BIT_RATE = 1_500_000
@@ -44,33 +41,6 @@ KEYFRAME_EVERY = 50  # pictures: a seek never decodes more than a few seconds
 STILL_REPEAT_SECONDS = 1.0
 NICENESS = 10  # below the user's page, but not so low that a stop waits long for the video
 MILLISECONDS = Fraction(1, 1000)
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Record:
-    timestamp: float
-    jpeg: bytes  # empty: the end
-
-
-def read_records(source: BinaryIO) -> Iterator[Record]:
-    """The records of a stream, until an end record or the end of the stream."""
-    while True:
-        header = source.read(HEADER.size)
-        if len(header) < HEADER.size:
-            return
-        timestamp, length = HEADER.unpack(header)
-        jpeg = source.read(length) if length else b""
-        if len(jpeg) < length:
-            return
-        yield Record(timestamp, jpeg)
-        if not length:
-            return
-
-
-def pack_record(timestamp: float, jpeg: bytes = b"") -> bytes:
-    return HEADER.pack(timestamp, len(jpeg)) + jpeg
 
 
 class Encoder:
@@ -131,17 +101,6 @@ class Encoder:
         frame = decoded[-1]
         assert isinstance(frame, VideoFrame)
         return frame.reformat(width=self.width, height=self.height, format="yuv420p")
-
-
-def put_newest(records: queue.Queue[T], item: T) -> None:
-    """Put without waiting: when the taker is behind, the oldest waiting item goes."""
-    while True:
-        try:
-            records.put_nowait(item)
-            return
-        except queue.Full:
-            with contextlib.suppress(queue.Empty):
-                records.get_nowait()
 
 
 def encode(records: queue.Queue[Record | None], encoder: Encoder, fps: float) -> None:

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bu_cdp.server.recording.encoding_child import pack_record, put_newest
+from bu_cdp.server.recording.frames import pack_record, put_newest
 from bu_cdp.server.screen.screencast import Frame
 
 log = logging.getLogger("bu_cdp.server")
