@@ -62,7 +62,23 @@ def test_the_pool_is_sized_from_the_environment(
     environ: dict[str, str], max_browsers: int, warm: int
 ) -> None:
     assert warm_browsers(environ, max_browsers) == warm
-    assert warm_launches(environ) is None  # refilled for as long as the server runs
+
+
+@pytest.mark.parametrize(
+    ("environ", "cpus", "launches"),
+    [
+        ({"PYTEST_VERSION": "9"}, 2, 1),  # no core to spare: only the first, started ahead
+        ({"PYTEST_VERSION": "9"}, 4, None),  # a refill runs on a core of its own
+        ({"PYTEST_XDIST_WORKER": "gw0", "PYTEST_XDIST_WORKER_COUNT": "2"}, 4, 1),
+        ({"PYTEST_XDIST_WORKER": "gw0", "PYTEST_XDIST_WORKER_COUNT": "2"}, 6, None),
+        ({"PYTEST_VERSION": "9", "BU_CDP_WARM": "1"}, 2, None),  # the user's word wins
+        ({ONE_BROWSER_ENV: "1"}, 64, 1),
+    ],
+)
+def test_the_pool_refills_where_a_core_is_free_for_it(
+    environ: dict[str, str], cpus: int, launches: int | None
+) -> None:
+    assert warm_launches(environ, cpus) == launches
 
 
 @pytest.mark.parametrize(
@@ -78,7 +94,7 @@ def test_a_program_that_reuses_one_browser_gets_it_ahead_and_no_other(
     environ: dict[str, str], warm: int, launches: int | None
 ) -> None:
     assert warm_browsers(environ, 8) == warm
-    assert warm_launches(environ) == launches
+    assert warm_launches(environ, 2) == launches
 
 
 @pytest.mark.parametrize("text", ["-1", "two"])

@@ -88,7 +88,9 @@ def main() -> int:
 
             runner.run(head_start.begin())
         try:
-            server = _server(api_key, sock, warm, sizing.warm_launches(os.environ))
+            server = _server(
+                api_key, sock, warm, sizing.warm_launches(os.environ, sizing.available_cpus())
+            )
         except Exception as exc:
             log.error("could not start: %s", exc)
             if warm:

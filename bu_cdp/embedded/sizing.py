@@ -6,7 +6,8 @@ per test); a script that opens one browser would only pay for it. So:
 - ``BU_CDP_WARM=N`` says it outright (0 turns the pool off);
 - under pytest (``PYTEST_VERSION``, set by pytest for its run, or an xdist worker), one: every
   xdist worker has a server of its own (BENCHMARKS.md says why) and runs one test at a time,
-  so one browser ready while a test runs is all the next test can take;
+  so one browser ready while a test runs is all the next test can take; refilled only where
+  a core is free for it (``warm_launches``), else only the first is started ahead;
 - a program that said it reuses one browser for its run (``expect_one_browser``: the plugin,
   for ``--bu-scope session`` and ``--bu-remote``), one, launched once (``warm_launches``):
   its browser early, and no other beside its tests;
@@ -18,6 +19,7 @@ about 4 per core and 2 per GiB) cannot fit one in use and one ready for every wo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from bu_cdp.errors import ConfigurationError
@@ -44,12 +46,26 @@ def warm_browsers(environ: Mapping[str, str], max_browsers: int) -> int:
     return 1 if max_browsers >= 2 * workers else 0
 
 
-def warm_launches(environ: Mapping[str, str]) -> int | None:
-    """How many Chromiums the pool launches in all: one for a program that reuses one
-    browser (unless ``BU_CDP_WARM`` says otherwise), else no end (None)."""
-    if environ.get(WARM_ENV, "").strip() or environ.get(ONE_BROWSER_ENV) != "1":
+def warm_launches(environ: Mapping[str, str], cpus: int) -> int | None:
+    """How many Chromiums the pool launches in all (None: no end). ``BU_CDP_WARM`` refills
+    for as long as the server runs. Otherwise only the first is started ahead, as the server
+    boots, for a program that reuses one browser, and under pytest where the machine has no
+    core to spare for a refill: one launches while a test runs, and with fewer than two
+    cores per worker and one more it slows that test as much as it saves the next one
+    (BENCHMARKS.md: 2 cores, a fresh browser per test, 18.4 s with refills, 16.9 s without)."""
+    if environ.get(WARM_ENV, "").strip():
         return None
-    return 1
+    if environ.get(ONE_BROWSER_ENV) == "1":
+        return 1
+    workers = _whole(environ.get("PYTEST_XDIST_WORKER_COUNT")) or 1
+    return None if cpus >= 2 * (workers + 1) else 1
+
+
+def available_cpus() -> int:
+    """The cores this process may run on (its affinity, where the platform tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _whole(text: str | None) -> int:
