@@ -12,14 +12,17 @@ configuration), in these ways, alternating, one subprocess per run, timed from s
 - ``remote-pw``: the same suite as the baseline's, pytest-playwright's ``page``, with
   ``--bu-remote`` (one remote browser, a fresh context per test);
 - ``pytest-playwright`` (the baseline): pytest-playwright's own ``page`` fixture, launching the
-  same Chromium locally (``executable_path``, since ``playwright install`` cannot download here).
+  same Chromium locally (``executable_path``, since ``playwright install`` cannot download here);
+- ``pw-fresh`` (a reference, no target): the same, with a browser Playwright launches for each
+  test (its ``browser`` fixture overridden per test): what a fresh browser per test costs
+  without any server, for ``fresh`` to be read against.
 
 ``--server serve`` runs the remote sides against ``bu-cdp serve`` in a process of its own
 (``--warm N`` browsers launched ahead) instead of the embedded default: what the relay costs
 when it does not share the pytest process.
 
 Prints each round, the medians and the ratios to the baseline. Targets: fresh <= 1.5x,
-shared and remote-pw <= 1.1x (issue 14).
+shared and remote-pw <= 1.1x (issue 14); ``fresh`` is also put against ``pw-fresh``.
 """
 
 from __future__ import annotations
@@ -68,6 +71,15 @@ import pytest
 def browser_type_launch_args(browser_type_launch_args):
     return {{**browser_type_launch_args, "executable_path": {chromium!r}}}
 """
+FRESH_CONFTEST = """
+import pytest
+
+@pytest.fixture
+def browser(launch_browser):  # pytest-playwright's is one per session: here one per test
+    browser = launch_browser()
+    yield browser
+    browser.close()
+"""
 
 
 def write_suite(folder: Path, url: str, tests: int) -> None:
@@ -76,6 +88,10 @@ def write_suite(folder: Path, url: str, tests: int) -> None:
     for name, test in (("test_plugin.py", PLUGIN_TEST), ("test_pw.py", PLAYWRIGHT_TEST)):
         body = "".join(test.format(n=n) for n in range(tests))
         (folder / name).write_text(f"URL = {url!r}\n{body}")
+    fresh = folder / "pw_fresh"
+    fresh.mkdir()
+    (fresh / "conftest.py").write_text(FRESH_CONFTEST)
+    (fresh / "test_pw_fresh.py").write_text((folder / "test_pw.py").read_text())
 
 
 def runner(
@@ -131,6 +147,7 @@ def main() -> None:
             "shared": runner(folder, args.tests, "test_plugin.py", "--bu-scope", "session",
                              server=server),
             "remote-pw": runner(folder, args.tests, "test_pw.py", "--bu-remote", server=server),
+            "pw-fresh": runner(folder, args.tests, "pw_fresh"),
         }  # fmt: skip
         results = interleave(sides, args.rounds)
     print(load_line("after"))
@@ -139,6 +156,8 @@ def main() -> None:
         print(f"{name}: median {median_ms(values) / 1000:.2f}s for {args.tests} tests")
     for name, target in TARGETS.items():
         print(ratio_line(f"{name} / pytest-playwright", results[name], baseline, target))
+    fresh_ratio = median_ms(results["fresh"]) / median_ms(results["pw-fresh"])
+    print(f"fresh / pw-fresh (Playwright's own launch per test, no target): {fresh_ratio:.3f}x")
 
 
 if __name__ == "__main__":
