@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import inspect
 import re
+import sys
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from bu_cdp.effects import run_async, run_sync
 from conftest_plugin import (
     artifacts,
     contexts,
+    early_start,
     lifetimes,
     loops,
     remote_fixtures,
@@ -70,6 +72,9 @@ NEEDS_PYTEST_ASYNCIO = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    # The first moment pytest calls a plugin, while it still loads the others: the embedded
+    # default boots meanwhile when the command line asks for remote browsers.
+    early_start.start_if_asked(sys.argv[1:])
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-asyncio's, which warns
