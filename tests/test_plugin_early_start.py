@@ -78,3 +78,18 @@ def test_the_server_is_starting_before_pytest_configures_only_when_asked(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
     result.assert_outcomes(passed=1)
     assert bool((pytester.path / "at_configure.txt").read_text().split()) is early
+
+
+def test_a_bad_setting_seen_early_is_still_the_tests_named_error(
+    pytester: pytest.Pytester, pages: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started early, the server's start fails as it would later: not as a crash of pytest
+    while it loads its plugins, but as the error of the test that asks for a browser."""
+    monkeypatch.delenv("BU_CDP_BASE_URL", raising=False)
+    monkeypatch.delenv("BROWSER_USE_API_KEY", raising=False)
+    monkeypatch.setenv("BU_CDP_WARM", "two")
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(f"URL = {pages.url!r}\n{TESTS}")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--bu-scope", "session")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*BU_CDP_WARM must be a whole number, 0 or more: 'two'*"])

@@ -50,7 +50,8 @@ def _stop_when_stdin_ends(server: uvicorn.Server, loop: asyncio.AbstractEventLoo
         while sys.stdin.buffer.read(4096):
             pass
     if server.started:
-        asyncio.run_coroutine_threadsafe(_end_now(server), loop)
+        with contextlib.suppress(RuntimeError):  # the loop has ended already (a SIGTERM)
+            asyncio.run_coroutine_threadsafe(_end_now(server), loop)
     else:
         server.should_exit = True  # uvicorn's own ending, once its start is done
 
