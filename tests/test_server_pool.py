@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 from bu_cdp import BrowserUse
 from bu_cdp.server.browsers.hooks import BrowserHooks
 from bu_cdp.server.browsers.record import ManagedBrowser
 from bu_cdp.server.chromium.launch import LaunchPlan
-from bu_cdp.server.chromium.priority import POOL_NICENESS, can_raise_priority
+from bu_cdp.server.chromium.priority import POOL_NICENESS, can_raise_priority, restore
 from bu_cdp.server.shared.schemas import BrowserCreateRequest
 from bu_cdp.server.thread import ServerThread
 from tests.support import processes
@@ -170,24 +173,55 @@ def test_a_pooled_chromium_starts_yielding_the_cpu_and_has_full_priority_once_ha
 ) -> None:
     """A refill runs while tests run: it takes only the CPU they leave idle. Where the server
     may give the priority back (CAP_SYS_NICE), it lowers the launch; elsewhere it lowers
-    nothing. Handed out, what is still lowered comes back to 0, and the threads Chromium
-    raised itself (its compositor and I/O, at -8, where it may) stay raised."""
+    nothing. Handed out, what is still lowered comes back to 0: seen on its zygotes, which
+    Chromium leaves as started and which start every renderer to come."""
     lowered = POOL_NICENESS if can_raise_priority() else 0
     server = make_server(warm=1)
     wait_until(lambda: pool_ready(server) == 1, 30, "the pool to fill")
     [warm_pid] = pooled_pids(server)
-    before = processes.threads_niceness(warm_pid)
-    assert lowered in before.values()  # its launch was lowered, where it can be raised back
+    zygotes = [p for p in processes.group_of(warm_pid) if "--type=zygote" in p.command]
+    assert zygotes and {p.niceness for p in zygotes} == {lowered}
     with client_for(server) as client:
         browser = client.browsers.create(timeout=5)
         managed = server.manager.get(browser.id or "")
         assert managed.process is not None and managed.process.pid == warm_pid
-        after = processes.threads_niceness(warm_pid)
-        still = {tid: after[tid] for tid, was in before.items() if tid in after}
-        assert lowered == 0 or lowered not in still.values()
-        raised = {tid: was for tid, was in before.items() if was < 0 and tid in after}
-        assert {tid: after[tid] for tid in raised} == raised
+        now = [processes.read(p.pid) for p in zygotes]
+        assert {p.niceness for p in now if p is not None} == {0}
         client.browsers.stop(browser.id or "")
+
+
+@pytest.mark.skipif(not can_raise_priority(), reason="needs CAP_SYS_NICE to raise threads")
+def test_restoring_a_lowered_group_leaves_the_threads_it_raised_itself_raised() -> None:
+    """Thread by thread: a setpriority on the whole group would also undo what Chromium
+    raised (its compositor and I/O at -8). Stood in for by a Python process whose one
+    thread raises itself, as Chromium's do."""
+    program = (
+        "import os, threading, time\n"
+        "def raise_me():\n"
+        "    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -8)\n"
+        "    time.sleep(60)\n"
+        "threading.Thread(target=raise_me, daemon=True).start()\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        ["nice", "-n", str(POOL_NICENESS), sys.executable, "-c", program],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        before = processes.threads_niceness(child.pid)
+        assert sorted(before.values()) == [-8, POOL_NICENESS, POOL_NICENESS]
+        restore(child.pid)
+        after = processes.threads_niceness(child.pid)
+        assert {tid: (before[tid], after[tid]) for tid in before} == {
+            tid: (was, -8 if was == -8 else 0) for tid, was in before.items()
+        }
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_a_pool_with_a_launch_budget_hands_out_its_chromium_and_launches_no_other(
