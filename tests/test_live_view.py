@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -205,7 +206,18 @@ def test_a_capture_gone_silent_is_restarted_when_its_tab_navigates(
     live.wait_for_function("Number(document.body.dataset.frames) > 0")
     starting = server.app.state.screencasts._casts[remote.id]
     cast = starting.result()
-    wait_until(lambda: cast._same_pictures >= SETTLED_AFTER, 15, "the still page to settle")
+    # The still page's capture at rest: settled, or paused and restarted with nothing to send
+    # (a restarted capture of a page that has drawn sends nothing): no restart under way and
+    # no picture for a second, so nothing of the server's own restarts the capture it stops.
+    seen = {"frames": cast._frames, "since": time.monotonic()}
+
+    def at_rest() -> bool:
+        if cast._frames != seen["frames"]:
+            seen.update(frames=cast._frames, since=time.monotonic())
+        quiet = time.monotonic() - seen["since"] > 1.0
+        return cast._pausing is None and (cast._same_pictures >= SETTLED_AFTER or quiet)
+
+    wait_until(at_rest, 15, "the still page's capture to be at rest")
     home = _screen(live)
     silence = cast._cdp.send("Page.stopScreencast", session_id=cast._session)
     asyncio.run_coroutine_threadsafe(silence, starting.get_loop()).result(10)
