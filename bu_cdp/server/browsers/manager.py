@@ -177,8 +177,8 @@ class BrowserManager:
             if warm is not None:
                 try:
                     await warm.resize(browser.window)
-                    # In use now: full priority.
-                    await asyncio.to_thread(priority.restore, warm.process.pid)
+                    if warm.niceness:  # in use now: full priority
+                        await asyncio.to_thread(priority.restore, warm.process.pid, warm.niceness)
                     browser.process, browser.from_pool = warm.process, True
                 except (CdpError, OSError, TimeoutError) as exc:
                     log.warning("a warm Chromium failed at hand-out (%s); launching one", exc)
@@ -268,6 +268,7 @@ class BrowserManager:
         workdir = early.workdir if early is not None else workdirs.create()
         process: chromium.ChromiumProcess | None = None
         cdp: CdpConnection | None = None
+        niceness = 0
         try:
             if early is not None:
                 self.metrics.launches += 1
@@ -277,14 +278,14 @@ class BrowserManager:
                 # A refill starts while a test runs: lowered, it takes only the CPU the
                 # browsers in use leave idle, on a small machine the difference between the two.
                 if priority.can_raise_priority():
-                    plan.niceness = priority.POOL_NICENESS
+                    plan.niceness = niceness = priority.POOL_NICENESS
                 process = await self._launch(plan)
             cdp = await CdpConnection.open(process.pipe)
             window_id = await page_window(cdp)
             if window_id is None:
                 raise chromium.LaunchError("the new Chromium has no page")
             await set_content_size(cdp, *DEFAULT_WINDOW, window_id=window_id)
-            return WarmChromium(workdir, process, cdp, window_id, DEFAULT_WINDOW)
+            return WarmChromium(workdir, process, cdp, window_id, DEFAULT_WINDOW, niceness)
         except BaseException:
             if cdp is not None:
                 with contextlib.suppress(Exception):

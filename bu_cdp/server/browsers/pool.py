@@ -37,6 +37,7 @@ class WarmChromium:
     cdp: CdpConnection  # open while it waits, to resize it at once when handed out
     window_id: int
     window: tuple[int, int]
+    niceness: int = 0  # what its launch was lowered to (0: not lowered), raised at hand-out
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
