@@ -28,6 +28,8 @@ def plan(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
     words = [*shlex.split(environ.get("PYTEST_ADDOPTS", "")), *argv]
     if any(environ.get(name) for name in ELSEWHERE_ENV) or LISTING & set(words):
         return None
+    if "PYTEST_XDIST_WORKER" in environ:  # started by its own first test, as ever
+        return None
     scope, remote = None, False
     for index, word in enumerate(words):
         name, _, value = word.partition("=")
@@ -59,7 +61,7 @@ def _no_workers(words: list[str], index: int) -> bool:
 
 def start_if_asked(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> None:
     scope = plan(argv, environ)
-    if scope is None or "PYTEST_XDIST_WORKER" in environ:
+    if scope is None:
         return
     from bu_cdp import embedded
 

@@ -28,6 +28,7 @@ from tests.support.pages import PageServer
         (["--bu-remote"], {"BU_CDP_BASE_URL": "http://elsewhere/api/v3"}, None),
         (["--bu-remote", "--collect-only"], {}, None),  # lists, runs nothing
         (["--bu-scope", "session", "--help"], {}, None),
+        (["--bu-scope", "session"], {"PYTEST_XDIST_WORKER": "gw0"}, None),  # a worker
     ],
 )
 def test_only_a_run_that_asks_for_remote_browsers_starts_the_server_early(

@@ -42,8 +42,7 @@ def warm_browsers(environ: Mapping[str, str], max_browsers: int) -> int:
         return 1 if max_browsers >= 1 else 0
     if "PYTEST_VERSION" not in environ and "PYTEST_XDIST_WORKER" not in environ:
         return 0
-    workers = _whole(environ.get("PYTEST_XDIST_WORKER_COUNT")) or 1
-    return 1 if max_browsers >= 2 * workers else 0
+    return 1 if max_browsers >= 2 * _workers(environ) else 0
 
 
 def warm_launches(environ: Mapping[str, str], cpus: int) -> int | None:
@@ -57,8 +56,7 @@ def warm_launches(environ: Mapping[str, str], cpus: int) -> int | None:
         return None
     if environ.get(ONE_BROWSER_ENV) == "1":
         return 1
-    workers = _whole(environ.get("PYTEST_XDIST_WORKER_COUNT")) or 1
-    return None if cpus >= 2 * (workers + 1) else 1
+    return None if cpus >= 2 * (_workers(environ) + 1) else 1
 
 
 def available_cpus() -> int:
@@ -66,6 +64,11 @@ def available_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def _workers(environ: Mapping[str, str]) -> int:
+    """The run's xdist workers, each with a server of its own (1 without xdist)."""
+    return _whole(environ.get("PYTEST_XDIST_WORKER_COUNT")) or 1
 
 
 def _whole(text: str | None) -> int:
